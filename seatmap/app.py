@@ -1,0 +1,126 @@
+"""The composition root: one Starlette app mounting the tile server and lock service.
+
+`create_app(settings)` connects on startup (embedded servers when no URLs are
+set). Tests and benchmarks pass a ready `ServiceContext` instead. Each service
+is also an ASGI app of its own (`tileserver.app`, `lockservice.app`) so the
+stateless tile tier and the write path scale separately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from seatmap.context import ServiceContext
+from seatmap.httperrors import exception_handlers, json_error
+from seatmap.runtime import open_context
+from seatmap.settings import Settings, load_settings
+
+
+class Service(Protocol):
+    """What a mounted service offers the composition root."""
+
+    routes: list[BaseRoute]
+
+    async def startup(self) -> None:
+        """Start background work (followers, sweepers)."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Stop background work and close streams cleanly."""
+        ...
+
+
+ServiceFactory = Callable[[ServiceContext], Service]
+
+
+def _health_routes(ctx_ref: dict[str, ServiceContext]) -> list[BaseRoute]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ctx = ctx_ref.get("ctx")
+        if ctx is None:
+            return json_error(503, "not_ready", "starting up", retry_after_s=1)
+        problems: dict[str, str] = {}
+        try:
+            async with ctx.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as exc:  # any failure means "not ready"
+            problems["postgres"] = type(exc).__name__
+        try:
+            await ctx.redis.ping()
+        except Exception as exc:
+            problems["redis"] = type(exc).__name__
+        if problems:
+            return json_error(503, "not_ready", "backing services unreachable", **problems)
+        return JSONResponse({"status": "ready"})
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz)]
+
+
+def compose_app(
+    factories: list[ServiceFactory],
+    settings: Settings | None = None,
+    ctx: ServiceContext | None = None,
+    extra_routes: Callable[[ServiceContext], list[BaseRoute]] | None = None,
+) -> Starlette:
+    """An app serving the given services; connects at startup unless `ctx` is given."""
+    ctx_ref: dict[str, ServiceContext] = {}
+    services: list[Service] = []
+    app_routes: list[BaseRoute] = _health_routes(ctx_ref)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            live = ctx
+            if live is None:
+                live = await stack.enter_async_context(open_context(settings or load_settings()))
+            ctx_ref["ctx"] = live
+            app.state.ctx = live
+            for factory in factories:
+                service = factory(live)
+                services.append(service)
+                app.router.routes.extend(service.routes)
+            if extra_routes is not None:
+                app.router.routes.extend(extra_routes(live))
+            for service in services:
+                await service.startup()
+            try:
+                yield
+            finally:
+                for service in reversed(services):
+                    await service.shutdown()
+
+    return Starlette(
+        routes=app_routes,
+        lifespan=lifespan,
+        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
+    )
+
+
+def _all_services() -> list[ServiceFactory]:
+    from lockservice.service import LockService
+    from tileserver.service import TileService
+
+    return [TileService, LockService]
+
+
+def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
+    from seatmap.viewerroutes import viewer_routes
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/viewer/")
+
+    return [Route("/", root), *viewer_routes(ctx)]
+
+
+def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
+    """The whole seatmap app: tiles, holds and sales, live updates, viewer, health."""
+    return compose_app(_all_services(), settings, ctx, extra_routes=_viewer_routes)

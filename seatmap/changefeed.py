@@ -1,0 +1,220 @@
+"""Follow each event's change log once per process and fan it out locally.
+
+One `ChangeFeed` per process keeps, for every event in use, a numpy array of
+seat statuses that is current to within one Stream read, and hands every
+change-log entry to local subscribers (the SSE endpoint). It reads a snapshot
+(status bytes + last Stream id) in one MULTI/EXEC, then follows the Stream
+from that id, so no change is missed or applied twice. If Redis goes away the
+last known statuses stay in memory and the follower retries with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from seatmap.livekeys import status_key, stream_key
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER_QUEUE_SIZE = 1024
+READ_BLOCK_MS = 1000
+READ_COUNT = 500
+RETRY_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEntry:
+    """One parsed change-log entry. `kind == "reset"` means: reload everything."""
+
+    id: str
+    kind: str
+    status: int
+    seats: npt.NDArray[np.int64]
+    # Per-entry memo for consumers that serialise once for many clients.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> ChangeEntry:
+    """Decode one raw XREAD/XRANGE entry into a ChangeEntry."""
+    raw_seats = fields.get(b"seats", b"")
+    seats = (
+        np.array(raw_seats.split(b","), dtype=np.int64) if raw_seats else np.empty(0, np.int64)
+    )
+    return ChangeEntry(
+        id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
+        kind=fields.get(b"kind", b"").decode(),
+        status=int(fields.get(b"status", b"0")),
+        seats=seats,
+    )
+
+
+class Subscription:
+    """A local listener's queue of entries; `lagged` is set if it fell too far behind."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[ChangeEntry] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self.lagged = False
+
+    def deliver(self, entry: ChangeEntry) -> None:
+        """Queue an entry without waiting; mark the subscriber lagged if full."""
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.lagged = True
+
+
+class EventFollower:
+    """Status array and subscribers of one event, kept current by one reader task."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str, event_id: int, seat_count: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.event_id = event_id
+        self.seat_count = seat_count
+        self.status: npt.NDArray[np.uint8] = np.zeros(seat_count, dtype=np.uint8)
+        self.last_id = "0-0"
+        self.version = 0
+        self.subscribers: set[Subscription] = set()
+        self.ready = asyncio.Event()
+        self.connected = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the reader task (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"changefeed-{self.event_id}")
+
+    async def stop(self) -> None:
+        """Stop the reader task."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def load_snapshot(self) -> None:
+        """Read status bytes and the newest Stream id atomically, replacing local state."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(status_key(self.prefix, self.event_id))
+            pipe.xrevrange(stream_key(self.prefix, self.event_id), count=1)
+            raw, newest = await pipe.execute()
+        status = np.zeros(self.seat_count, dtype=np.uint8)
+        if raw:
+            data = np.frombuffer(raw, dtype=np.uint8)[: self.seat_count]
+            status[: data.size] = data
+        self.status = status
+        self.last_id = newest[0][0].decode() if newest else "0-0"
+        self.version += 1
+
+    def apply(self, entry: ChangeEntry) -> None:
+        """Apply one entry to the status array and hand it to subscribers."""
+        if entry.kind != "reset" and entry.seats.size:
+            valid = entry.seats[(entry.seats >= 0) & (entry.seats < self.seat_count)]
+            self.status[valid] = entry.status
+        self.last_id = entry.id
+        self.version += 1
+        for sub in list(self.subscribers):
+            sub.deliver(entry)
+
+    async def _run(self) -> None:
+        attempt = 0
+        need_snapshot = True
+        while True:
+            try:
+                if need_snapshot:
+                    await self.load_snapshot()
+                    need_snapshot = False
+                    self.connected = True
+                    self.ready.set()
+                reply = await self.redis.xread(
+                    {stream_key(self.prefix, self.event_id): self.last_id},
+                    count=READ_COUNT,
+                    block=READ_BLOCK_MS,
+                )
+                attempt = 0
+                self.connected = True
+                for _stream, entries in reply or []:
+                    for entry_id, fields in entries:
+                        entry = parse_entry(entry_id, fields)
+                        if entry.kind == "reset":
+                            await self.load_snapshot()
+                            self.apply(entry)
+                        else:
+                            self.apply(entry)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self.connected = False
+                self.ready.set()  # serve the last known statuses meanwhile
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                attempt += 1
+                log.warning("change feed of event %s lost Redis: %s", self.event_id, exc)
+                need_snapshot = True
+                await asyncio.sleep(delay)
+
+
+class ChangeFeed:
+    """All followed events of this process; events start being followed on first use."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str,
+        seat_count_of: Callable[[int], Awaitable[int]],
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._seat_count_of = seat_count_of
+        self._followers: dict[int, EventFollower] = {}
+        self._lock = asyncio.Lock()
+
+    async def follower(self, event_id: int) -> EventFollower:
+        """The running follower of an event, started and snapshotted if new."""
+        found = self._followers.get(event_id)
+        if found is None:
+            async with self._lock:
+                found = self._followers.get(event_id)
+                if found is None:
+                    count = await self._seat_count_of(event_id)
+                    found = EventFollower(self.redis, self.prefix, event_id, count)
+                    found.start()
+                    self._followers[event_id] = found
+        if not found.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(found.ready.wait(), timeout=5.0)
+        return found
+
+    async def statuses(self, event_id: int) -> npt.NDArray[np.uint8]:
+        """The current status array of an event (do not modify it)."""
+        return (await self.follower(event_id)).status
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, event_id: int) -> AsyncIterator[Subscription]:
+        """Receive every entry applied from now on, until the context exits."""
+        follower = await self.follower(event_id)
+        sub = Subscription()
+        follower.subscribers.add(sub)
+        try:
+            yield sub
+        finally:
+            follower.subscribers.discard(sub)
+
+    def subscriber_count(self) -> int:
+        """Number of local subscribers across all events."""
+        return sum(len(f.subscribers) for f in self._followers.values())
+
+    async def close(self) -> None:
+        """Stop following every event."""
+        for follower in list(self._followers.values()):
+            await follower.stop()
+        self._followers.clear()

@@ -1,0 +1,177 @@
+"""Assemble a `Venue` from plain seat records, deriving indices and row adjacency.
+
+Every importer and the generator go through `VenueBuilder`, so seat indices,
+adjacency and validation are defined in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seatmap.errors import VenueFormatError
+from seatmap.model import (
+    NO_NEIGHBOUR,
+    Area,
+    Category,
+    Point,
+    Row,
+    SeatTable,
+    SeatType,
+    Section,
+    Venue,
+)
+
+# Two neighbours in a row further apart than this many times the row's median
+# spacing are separated by an aisle or gap, even when the file does not say so.
+GAP_SPACING_FACTOR = 1.8
+
+
+@dataclass(slots=True)
+class SeatRecord:
+    """One seat as an importer reads it, before it gets an index."""
+
+    external_id: str
+    label: str
+    x: float
+    y: float
+    category_index: int
+    radius: float = 5.0
+    accessible: bool = False
+    seat_type: SeatType = SeatType.STANDARD
+    gap_before: bool = False
+    where: str = ""
+
+
+class VenueBuilder:
+    """Collects categories, sections, rows and seats, then builds a frozen `Venue`."""
+
+    def __init__(self, name: str, width: float, height: float) -> None:
+        self.name = name
+        self.width = width
+        self.height = height
+        self.focal_point: Point | None = None
+        self._categories: list[Category] = []
+        self._sections: list[Section] = []
+        self._areas: list[Area] = []
+        self._rows: list[tuple[int, str, list[SeatRecord]]] = []
+
+    def add_category(self, external_id: str, name: str, color: str, price_cents: int) -> int:
+        """Add a price category and return its index."""
+        index = len(self._categories)
+        self._categories.append(Category(index, external_id, name, color, price_cents))
+        return index
+
+    def add_section(
+        self, external_id: str, name: str, color: str, outline: tuple[Point, ...]
+    ) -> int:
+        """Add a section and return its index."""
+        index = len(self._sections)
+        self._sections.append(Section(index, external_id, name, color, outline))
+        return index
+
+    def replace_section_outline(self, section_index: int, outline: tuple[Point, ...]) -> None:
+        """Set a section's outline after its seats are known (derived outlines)."""
+        old = self._sections[section_index]
+        self._sections[section_index] = Section(
+            old.index, old.external_id, old.name, old.color, outline
+        )
+
+    def add_area(self, area: Area) -> None:
+        """Add a free area drawn beneath the seats."""
+        self._areas.append(area)
+
+    def add_row(self, section_index: int, label: str, seats: list[SeatRecord]) -> int:
+        """Add a row whose seats are given in order along the row; return its index."""
+        self._rows.append((section_index, label, seats))
+        return len(self._rows) - 1
+
+    @property
+    def section_count(self) -> int:
+        """Number of sections added so far."""
+        return len(self._sections)
+
+    def seats_of_section(self, section_index: int) -> list[SeatRecord]:
+        """All seats added so far to one section."""
+        return [s for sec, _, seats in self._rows if sec == section_index for s in seats]
+
+    def build(self, venue_id: int | None = None, content_hash: str = "") -> Venue:
+        """Give every seat its index, derive adjacency, and return the frozen venue.
+
+        Raises VenueFormatError for duplicate seat ids or an empty venue.
+        """
+        records: list[SeatRecord] = []
+        row_of: list[int] = []
+        section_of: list[int] = []
+        rows: list[Row] = []
+        left: list[int] = []
+        right: list[int] = []
+        for row_index, (section_index, label, seats) in enumerate(self._rows):
+            start = len(records)
+            indices = tuple(range(start, start + len(seats)))
+            rows.append(Row(row_index, section_index, label, indices))
+            breaks = _row_breaks(seats)
+            for offset, record in enumerate(seats):
+                records.append(record)
+                row_of.append(row_index)
+                section_of.append(section_index)
+                has_left = offset > 0 and not breaks[offset]
+                has_right = offset + 1 < len(seats) and not breaks[offset + 1]
+                left.append(start + offset - 1 if has_left else NO_NEIGHBOUR)
+                right.append(start + offset + 1 if has_right else NO_NEIGHBOUR)
+        if not records:
+            raise VenueFormatError("venue has no seats", path="$")
+        seen: dict[str, str] = {}
+        for record in records:
+            if record.external_id in seen:
+                raise VenueFormatError(
+                    f"duplicate seat id {record.external_id!r} (first at {seen[record.external_id]})",
+                    path=record.where or "$",
+                )
+            seen[record.external_id] = record.where
+        table = SeatTable(
+            external_ids=tuple(r.external_id for r in records),
+            labels=tuple(r.label for r in records),
+            x=np.array([r.x for r in records], dtype=np.float32),
+            y=np.array([r.y for r in records], dtype=np.float32),
+            radius=np.array([r.radius for r in records], dtype=np.float32),
+            section=np.array(section_of, dtype=np.int32),
+            row=np.array(row_of, dtype=np.int32),
+            category=np.array([r.category_index for r in records], dtype=np.int16),
+            accessible=np.array([r.accessible for r in records], dtype=np.bool_),
+            seat_type=np.array([int(r.seat_type) for r in records], dtype=np.uint8),
+            left=np.array(left, dtype=np.int32),
+            right=np.array(right, dtype=np.int32),
+        )
+        focal = self.focal_point or (self.width / 2.0, self.height / 2.0)
+        return Venue(
+            name=self.name,
+            width=float(self.width),
+            height=float(self.height),
+            categories=tuple(self._categories),
+            sections=tuple(self._sections),
+            rows=tuple(rows),
+            areas=tuple(self._areas),
+            seats=table,
+            focal_point=(float(focal[0]), float(focal[1])),
+            id=venue_id,
+            _hash=content_hash,
+        )
+
+
+def _row_breaks(seats: list[SeatRecord]) -> list[bool]:
+    """breaks[i] is True when seat i is not adjacent to seat i-1 along the row."""
+    count = len(seats)
+    breaks = [False] * count
+    if count < 2:
+        return breaks
+    xs = np.array([s.x for s in seats], dtype=np.float64)
+    ys = np.array([s.y for s in seats], dtype=np.float64)
+    spacing = np.hypot(np.diff(xs), np.diff(ys))
+    typical = float(np.median(spacing))
+    for i in range(1, count):
+        explicit = seats[i].gap_before
+        wide = typical > 0 and spacing[i - 1] > GAP_SPACING_FACTOR * typical
+        breaks[i] = explicit or bool(wide)
+    return breaks
