@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -26,14 +27,49 @@ from seatmap.db import create_pool, migrate
 from seatmap.runtime import redis_client
 from seatmap.settings import Settings
 
-PG_ADMIN_URL = os.environ.get("SEATMAP_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SEATMAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
 
 
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _backend_urls() -> tuple[str, str]:
+    """The servers tests use: env overrides, else local ones, else embedded ones."""
+    pg = os.environ.get("SEATMAP_TEST_PG_ADMIN_URL")
+    rd = os.environ.get("SEATMAP_TEST_REDIS_URL")
+    if pg is None:
+        if _reachable("127.0.0.1", 5432):
+            pg = "postgresql://postgres@127.0.0.1:5432/test"
+        else:
+            from seatmap.embedded import start_postgres
+
+            pg, handle = start_postgres(Path(tempfile.gettempdir()) / "seatmap-test-embedded")
+            _EMBEDDED.append(handle)
+    if rd is None:
+        if _reachable("127.0.0.1", 6379):
+            rd = "redis://127.0.0.1:6379/0"
+        else:
+            from seatmap.embedded import start_redis
+
+            rd, handle = start_redis(Path(tempfile.gettempdir()) / "seatmap-test-embedded")
+            _EMBEDDED.append(handle)
+    return pg, rd
+
+
+_EMBEDDED: list[object] = []
+PG_ADMIN_URL, REDIS_URL = _backend_urls()
+
+
 def _dsn_for(database: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{database}"
+    """The admin URL with its database name replaced (query string kept)."""
+    head, _, tail = PG_ADMIN_URL.partition("?")
+    base, _, _ = head.rpartition("/")
+    return f"{base}/{database}" + (f"?{tail}" if tail else "")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,48 @@
+# One entry point for people and CI alike: install, demo, test, lint, bench.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := chromium nginx-light wrk poppler-utils libvips42
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps demo test lint bench clean
+
+install: $(VENV)/.installed viewer/node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[embedded,dev]'
+	touch $@
+
+viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
+	cd viewer && npm ci --no-audit --no-fund --loglevel=error && npm run --if-present build
+	touch $@
+
+# Debian packages the browser tests and benchmarks use (Chromium, nginx, wrk, pdftotext).
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: install
+	$(VENV)/bin/seatmap demo
+
+test: install system-deps
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check seatmap tileserver lockservice tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: install system-deps
+	$(PY) benchmarks/tiles.py
+	$(PY) benchmarks/holds.py
+	$(PY) benchmarks/viewer.py
+	$(PY) benchmarks/onsale.py
+
+clean:
+	rm -rf $(VENV) viewer/node_modules viewer/dist data artifacts

@@ -1,0 +1,67 @@
+"""Operator actions shared by the CLI and the admin API: import venues, create events."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from datetime import datetime
+from pathlib import Path
+
+from seatmap.context import ServiceContext
+from seatmap.events import Event, EventRules, create_event
+from seatmap.model import Venue
+from seatmap.venuestore import save_venue
+
+
+async def import_venue(ctx: ServiceContext, venue: Venue, source_format: str) -> int:
+    """Store a parsed venue in one transaction and return its id."""
+    async with ctx.pool.acquire() as conn:
+        return await save_venue(conn, venue, source_format)
+
+
+async def import_venue_file(
+    ctx: ServiceContext, path: Path, file_format: str = "auto", name: str | None = None
+) -> tuple[int, Venue]:
+    """Parse a venue file fully, then store it; a rejected file writes nothing."""
+    from seatmap.formats.detect import detect_format, load_venue_file
+
+    loop = asyncio.get_running_loop()
+    venue = await loop.run_in_executor(
+        None, functools.partial(load_venue_file, path, file_format, name)
+    )
+    source = file_format if file_format != "auto" else detect_format(path)
+    return await import_venue(ctx, venue, source), venue
+
+
+async def open_event(
+    ctx: ServiceContext,
+    venue_id: int,
+    title: str,
+    starts_at: datetime | None = None,
+    rules: EventRules | None = None,
+    render: bool = True,
+    progress: bool = False,
+) -> Event:
+    """Create an event, initialise its live state in Redis and make sure tiles exist."""
+    from lockservice.reconcile import ensure_event_state
+
+    async with ctx.pool.acquire() as conn:
+        event = await create_event(conn, venue_id, title, starts_at, rules)
+    await ensure_event_state(ctx, event.id)
+    if render:
+        await render_event_tiles(ctx, event.id, progress=progress)
+    return event
+
+
+async def render_event_tiles(ctx: ServiceContext, event_id: int, progress: bool = False) -> Path:
+    """Pre-render the event's venue pyramid unless it is already on disk."""
+    from tileserver.prerender import ensure_pyramid
+
+    view = await ctx.catalog.get(event_id)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        None,
+        functools.partial(
+            ensure_pyramid, view.venue, ctx.settings.tiles_dir, workers=2, progress=progress
+        ),
+    )

@@ -1,0 +1,109 @@
+"""Run the app under uvicorn, and the one-command demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import uvicorn
+
+from seatmap.context import ServiceContext
+from seatmap.embedded import backends
+from seatmap.runtime import open_context
+from seatmap.settings import Settings
+
+DEMO_TITLE = "Demo night"
+GRACEFUL_SHUTDOWN_S = 10
+
+
+def _export_urls(settings: Settings, database_url: str, redis_url: str) -> Settings:
+    """Pass backend URLs to worker processes, which read settings from the environment."""
+    os.environ["SEATMAP_DATABASE_URL"] = database_url
+    os.environ["SEATMAP_REDIS_URL"] = redis_url
+    os.environ["SEATMAP_DATA_DIR"] = str(settings.data_dir)
+    os.environ.setdefault("SEATMAP_API_KEY", settings.api_key)
+    os.environ.setdefault("SEATMAP_SESSION_SECRET", settings.session_secret)
+    return settings.with_overrides(database_url=database_url, redis_url=redis_url)
+
+
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> int:
+    """Serve until interrupted; embedded servers (if any) start once and are shared."""
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
+        _export_urls(settings, urls.database_url, urls.redis_url)
+        uvicorn.run(
+            "seatmap.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            proxy_headers=True,
+        )
+    return 0
+
+
+async def prepare_demo(ctx: ServiceContext, kind: str, seats: int) -> int:
+    """Generate (deterministically), import and open the demo event once; reuse it after."""
+    from seatmap.generator import generate_venue
+    from seatmap.operations import import_venue, open_event, render_event_tiles
+
+    venue = generate_venue(kind, seats, 1)
+    async with ctx.pool.acquire() as conn:
+        venue_id = await conn.fetchval(
+            "SELECT id FROM venues WHERE content_hash = $1 ORDER BY id LIMIT 1",
+            venue.content_hash,
+        )
+        event_id = None
+        if venue_id is not None:
+            event_id = await conn.fetchval(
+                "SELECT id FROM events WHERE venue_id = $1 AND title = $2 ORDER BY id LIMIT 1",
+                venue_id,
+                DEMO_TITLE,
+            )
+    if venue_id is None:
+        print(f"importing a generated {kind} of {venue.seat_count} seats", file=sys.stderr)
+        venue_id = await import_venue(ctx, venue, "seatmap")
+    if event_id is None:
+        event = await open_event(ctx, venue_id, DEMO_TITLE, render=False)
+        event_id = event.id
+    print("pre-rendering tiles (once per venue)", file=sys.stderr)
+    await render_event_tiles(ctx, event_id, progress=True)
+    return int(event_id)
+
+
+def run_demo(
+    settings: Settings, kind: str, seats: int, host: str | None = None, port: int | None = None
+) -> int:
+    """Set up the demo event, print its URLs, and serve."""
+    host = host or settings.host
+    port = port or settings.port
+    with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
+        live = _export_urls(settings, urls.database_url, urls.redis_url)
+
+        async def prepare() -> int:
+            async with open_context(live) as ctx:
+                return await prepare_demo(ctx, kind, seats)
+
+        event_id = asyncio.run(prepare())
+        base = f"http://{host}:{port}"
+        print(f"\nseatmap demo is running:\n  viewer   {base}/viewer/?event={event_id}")
+        print(f"  embed    {base}/embed/{event_id}")
+        print(f"  map      {base}/events/{event_id}/map.png?width=1200&height=800")
+        print(f"  print    {base}/events/{event_id}/map.pdf")
+        print(f"  operator key in {settings.data_dir / 'api_key'}\n", flush=True)
+        uvicorn.run(
+            "seatmap.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
+    return 0
