@@ -18,7 +18,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from seatmap.context import ServiceContext
+from seatmap.logs import configure_logging
 from seatmap.httperrors import exception_handlers, json_error
+from seatmap.metrics import metrics_endpoint
+from seatmap.middleware import RequestContextMiddleware
 from seatmap.runtime import open_context
 from seatmap.settings import Settings, load_settings
 
@@ -62,7 +65,14 @@ def _health_routes(ctx_ref: dict[str, ServiceContext]) -> list[BaseRoute]:
             return json_error(503, "not_ready", "backing services unreachable", **problems)
         return JSONResponse({"status": "ready"})
 
-    return [Route("/healthz", healthz), Route("/readyz", readyz)]
+    async def metrics(request: Request) -> Response:
+        ctx = ctx_ref.get("ctx")
+        if ctx is None:
+            return json_error(503, "not_ready", "starting up", retry_after_s=1)
+        endpoint = metrics_endpoint(ctx.metrics)
+        return await endpoint(request)  # type: ignore[operator, no-any-return]
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
 
 
 def compose_app(
@@ -98,11 +108,13 @@ def compose_app(
                 for service in reversed(services):
                     await service.shutdown()
 
-    return Starlette(
+    app = Starlette(
         routes=app_routes,
         lifespan=lifespan,
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
     )
+    app.add_middleware(RequestContextMiddleware, ctx_ref=ctx_ref)
+    return app
 
 
 def _all_services() -> list[ServiceFactory]:
@@ -123,4 +135,7 @@ def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
     """The whole seatmap app: tiles, holds and sales, live updates, viewer, health."""
+    if ctx is None:
+        settings = settings or load_settings()
+        configure_logging(settings.log_json, settings.access_log)
     return compose_app(_all_services(), settings, ctx, extra_routes=_viewer_routes)

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from seatmap.changefeed import ChangeFeed
 from seatmap.events import Event, get_event
 from seatmap.grid import TileGrid, grid_for
+from seatmap.metrics import Metrics, create_metrics
 from seatmap.model import Venue
 from seatmap.settings import Settings
 from seatmap.venuestore import load_venue
@@ -91,6 +92,7 @@ class ServiceContext:
     catalog: EventCatalog
     feed: ChangeFeed
     clock: Clock = field(default_factory=SystemClock)
+    metrics: Metrics = field(default_factory=create_metrics)
 
 
 def build_context(

@@ -39,6 +39,7 @@ class Settings:
     rate_limit_sessions_per_min: int = 30
     rate_limit_holds_per_min: int = 120
     log_json: bool = True
+    access_log: bool = False
 
     @property
     def tiles_dir(self) -> Path:
@@ -108,4 +109,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_sessions_per_min=_int(env, "SEATMAP_RATE_LIMIT_SESSIONS_PER_MIN", 30),
         rate_limit_holds_per_min=_int(env, "SEATMAP_RATE_LIMIT_HOLDS_PER_MIN", 120),
         log_json=(env.get("SEATMAP_LOG_JSON", "1") not in ("0", "false", "no")),
+        access_log=(env.get("SEATMAP_ACCESS_LOG", "0") not in ("0", "false", "no")),
     )

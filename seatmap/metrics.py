@@ -1,0 +1,107 @@
+"""Prometheus metrics of the whole process, created per app (no import-time globals).
+
+With several uvicorn workers, set PROMETHEUS_MULTIPROC_DIR (`seatmap serve` does)
+so /metrics aggregates every worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+from starlette.requests import Request
+from starlette.responses import Response
+
+FAST_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+REQUEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Metrics:
+    """Every metric the services record."""
+
+    registry: CollectorRegistry
+    http_requests: Counter
+    http_latency: Histogram
+    tile_requests: Counter
+    tile_compose_seconds: Histogram
+    tile_encode_seconds: Histogram
+    holds: Counter
+    confirm_seconds: Histogram
+    sse_connections: Gauge
+    changelog_lag_seconds: Gauge
+    reconcile_corrections: Counter
+
+
+def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
+    """Build the metric set on its own registry."""
+    reg = registry or CollectorRegistry(auto_describe=True)
+    return Metrics(
+        registry=reg,
+        http_requests=Counter(
+            "seatmap_http_requests", "HTTP requests", ["route", "method", "status"], registry=reg
+        ),
+        http_latency=Histogram(
+            "seatmap_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=REQUEST_BUCKETS_S,
+            registry=reg,
+        ),
+        tile_requests=Counter(
+            "seatmap_tile_requests", "Tile requests by LOD and result", ["lod", "result"],
+            registry=reg,
+        ),
+        tile_compose_seconds=Histogram(
+            "seatmap_tile_compose_seconds", "Tile composite time", buckets=FAST_BUCKETS_S,
+            registry=reg,
+        ),
+        tile_encode_seconds=Histogram(
+            "seatmap_tile_encode_seconds", "Tile encode time", buckets=FAST_BUCKETS_S,
+            registry=reg,
+        ),
+        holds=Counter("seatmap_holds", "Hold attempts by outcome", ["outcome"], registry=reg),
+        confirm_seconds=Histogram(
+            "seatmap_confirm_seconds", "Confirm (sale) latency", buckets=REQUEST_BUCKETS_S,
+            registry=reg,
+        ),
+        sse_connections=Gauge(
+            "seatmap_sse_connections", "Open SSE connections", registry=reg,
+            multiprocess_mode="livesum",
+        ),
+        changelog_lag_seconds=Gauge(
+            "seatmap_changelog_lag_seconds",
+            "Age of the newest change-log entry applied, per event",
+            ["event"],
+            registry=reg,
+            multiprocess_mode="max",
+        ),
+        reconcile_corrections=Counter(
+            "seatmap_reconcile_corrections", "Seats the reconciler corrected", ["kind"],
+            registry=reg,
+        ),
+    )
+
+
+def metrics_endpoint(metrics: Metrics) -> object:
+    """A Starlette endpoint serving the metrics in the Prometheus text format."""
+
+    async def endpoint(request: Request) -> Response:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            body = generate_latest(registry)
+        else:
+            body = generate_latest(metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
