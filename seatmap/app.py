@@ -125,12 +125,13 @@ def _all_services() -> list[ServiceFactory]:
 
 
 def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
+    from seatmap.adminroutes import admin_routes
     from seatmap.viewerroutes import viewer_routes
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/viewer/")
 
-    return [Route("/", root), *viewer_routes(ctx)]
+    return [Route("/", root), *admin_routes(ctx), *viewer_routes(ctx)]
 
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
