@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 
 import uvicorn
@@ -27,6 +28,14 @@ def _export_urls(settings: Settings, database_url: str, redis_url: str) -> Setti
     return settings.with_overrides(database_url=database_url, redis_url=redis_url)
 
 
+def _share_metrics_between_workers(settings: Settings) -> None:
+    """Point prometheus-client's multiprocess mode at a fresh folder for this server."""
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def serve(
     settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
 ) -> int:
@@ -34,6 +43,8 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
+    if workers > 1:
+        _share_metrics_between_workers(settings)
     with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
         _export_urls(settings, urls.database_url, urls.redis_url)
         uvicorn.run(
