@@ -16,10 +16,12 @@ from starlette.routing import BaseRoute, Route
 from seatmap.context import ServiceContext
 from seatmap.errors import BadRequest, PayloadTooLarge, Unauthorized
 from seatmap.events import EventRules, list_events
+from seatmap.operations import FileFormat
 from seatmap.venuestore import list_venues
 
 # Venue files are large (a 100k-seat venue is ~15 MB of JSON); other bodies are small.
 MAX_VENUE_BYTES = 64 * 1024 * 1024
+FORMATS: dict[str, FileFormat] = {"auto": "auto", "seatmap": "seatmap", "pretix": "pretix"}
 
 
 def require_operator(request: Request, ctx: ServiceContext) -> None:
@@ -56,9 +58,10 @@ def admin_routes(ctx: ServiceContext) -> list[BaseRoute]:
     async def create_venue(request: Request) -> Response:
         require_operator(request, ctx)
         body = await read_body(request, MAX_VENUE_BYTES)
-        file_format = request.query_params.get("format", "auto")
-        if file_format not in ("auto", "seatmap", "pretix"):
+        raw_format = request.query_params.get("format", "auto")
+        if raw_format not in FORMATS:
             raise BadRequest("format must be auto, seatmap or pretix", field="format")
+        file_format = FORMATS[raw_format]
         with tempfile.NamedTemporaryFile(suffix=".json") as handle:
             handle.write(body)
             handle.flush()
@@ -74,10 +77,7 @@ def admin_routes(ctx: ServiceContext) -> list[BaseRoute]:
         async with ctx.pool.acquire() as conn:
             rows = await list_venues(conn)
         return json_response(
-            [
-                {"id": r["id"], "name": r["name"], "seat_count": r["seat_count"]}
-                for r in rows
-            ]
+            [{"id": r["id"], "name": r["name"], "seat_count": r["seat_count"]} for r in rows]
         )
 
     async def create_event(request: Request) -> Response:

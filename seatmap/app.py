@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from seatmap.context import ServiceContext
-from seatmap.logs import configure_logging
 from seatmap.httperrors import exception_handlers, json_error
+from seatmap.logs import configure_logging
 from seatmap.metrics import metrics_endpoint
 from seatmap.middleware import RequestContextMiddleware
 from seatmap.runtime import open_context

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -47,9 +47,7 @@ class ChangeEntry:
 def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> ChangeEntry:
     """Decode one raw XREAD/XRANGE entry into a ChangeEntry."""
     raw_seats = fields.get(b"seats", b"")
-    seats = (
-        np.array(raw_seats.split(b","), dtype=np.int64) if raw_seats else np.empty(0, np.int64)
-    )
+    seats = np.array(raw_seats.split(b","), dtype=np.int64) if raw_seats else np.empty(0, np.int64)
     return ChangeEntry(
         id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
         kind=fields.get(b"kind", b"").decode(),
@@ -143,7 +141,8 @@ class EventFollower:
                 )
                 attempt = 0
                 self.connected = True
-                for _stream, entries in reply or []:
+                streams = cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or [])
+                for _stream, entries in streams:
                     for entry_id, fields in entries:
                         entry = parse_entry(entry_id, fields)
                         if entry.kind == "reset":

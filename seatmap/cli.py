@@ -25,9 +25,7 @@ from seatmap.settings import Settings, load_settings
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-def _with_context(
-    settings: Settings, work: Callable[[ServiceContext], Awaitable[Any]]
-) -> Any:
+def _with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[Any]]) -> Any:
     async def run() -> Any:
         async with open_context(settings) as ctx:
             return await work(ctx)
@@ -120,8 +118,9 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     """Pre-render a venue's tile pyramid."""
-    from seatmap.venuestore import load_venue
     from tileserver.prerender import ensure_pyramid
+
+    from seatmap.venuestore import load_venue
 
     async def work(ctx: ServiceContext) -> Any:
         async with ctx.pool.acquire() as conn:

@@ -36,7 +36,8 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
         ) from exc
     folder = data_dir / "postgres"
     folder.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(folder), cleanup_mode="stop")
+    get_server: Any = getattr(pgserver, "get_server")  # noqa: B009 - untyped package
+    server = get_server(str(folder), cleanup_mode="stop")
     return str(server.get_uri()), server
 
 
@@ -56,7 +57,9 @@ def start_redis(data_dir: Path) -> tuple[str, Any]:
 
 
 @contextlib.contextmanager
-def backends(data_dir: Path, database_url: str | None, redis_url: str | None) -> Iterator[BackendUrls]:
+def backends(
+    data_dir: Path, database_url: str | None, redis_url: str | None
+) -> Iterator[BackendUrls]:
     """Yield usable URLs, starting embedded servers for whatever is not configured.
 
     Embedded servers started here are stopped when the context exits.

@@ -53,11 +53,11 @@ class TileGrid:
     @property
     def scale0(self) -> float:
         """Pixels per venue unit at zoom 0."""
-        return TILE_PX / max(self.width, self.height)
+        return float(TILE_PX / max(self.width, self.height))
 
     def scale(self, z: int) -> float:
         """Pixels per venue unit at zoom z (for 1x tiles)."""
-        return self.scale0 * (2**z)
+        return math.ldexp(self.scale0, z)
 
     def world_px(self, z: int) -> tuple[int, int]:
         """Size of the whole venue in pixels at zoom z."""
@@ -140,9 +140,7 @@ def dirty_tiles(
     xs = venue.seats.x[seats]
     ys = venue.seats.y[seats]
     rs = venue.seats.radius[seats]
-    section_boxes = [
-        _outline_box(venue, int(sec)) for sec in np.unique(venue.seats.section[seats])
-    ]
+    section_boxes = [_outline_box(venue, int(sec)) for sec in np.unique(venue.seats.section[seats])]
     for z in range(grid.max_zoom + 1):
         if grid.lod(z) is Lod.SECTION:
             boxes = section_boxes
@@ -181,9 +179,6 @@ def _merge_rects(rects: list[TileRect]) -> list[TileRect]:
             )
         ]
     tiles = {
-        (tx, ty)
-        for x0, y0, x1, y1 in rects
-        for tx in range(x0, x1 + 1)
-        for ty in range(y0, y1 + 1)
+        (tx, ty) for x0, y0, x1, y1 in rects for tx in range(x0, x1 + 1) for ty in range(y0, y1 + 1)
     }
     return [(x, y, x, y) for x, y in sorted(tiles)]

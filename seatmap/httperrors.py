@@ -15,7 +15,11 @@ from seatmap.errors import RateLimited, SeatmapError, ServiceUnavailable
 log = logging.getLogger(__name__)
 
 try:  # asyncpg's connection errors mean "PostgreSQL unavailable", not a bug.
-    from asyncpg.exceptions import ConnectionDoesNotExistError, InterfaceError, PostgresConnectionError
+    from asyncpg.exceptions import (
+        ConnectionDoesNotExistError,
+        InterfaceError,
+        PostgresConnectionError,
+    )
 
     PG_DOWN: tuple[type[BaseException], ...] = (
         PostgresConnectionError,
@@ -55,7 +59,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def backend_down(request: Request, exc: Exception) -> Response:
     """Redis or PostgreSQL unreachable: 503 with a retry hint, never a 500."""
     log.warning("backend unavailable on %s: %r", request.url.path, exc)
-    return json_error(503, "service_unavailable", "a backing service is unavailable; retry", retry_after_s=2)
+    return json_error(
+        503, "service_unavailable", "a backing service is unavailable; retry", retry_after_s=2
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -64,9 +70,9 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return json_error(500, "internal", "internal error")
 
 
-def exception_handlers() -> dict[type[Exception] | int, object]:
+def exception_handlers() -> dict[type[BaseException] | int, object]:
     """The handler table every Starlette app of the project installs."""
-    handlers: dict[type[Exception] | int, object] = {
+    handlers: dict[type[BaseException] | int, object] = {
         SeatmapError: seatmap_error,
         HTTPException: http_error,
         RedisError: backend_down,

@@ -58,24 +58,34 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             registry=reg,
         ),
         tile_requests=Counter(
-            "seatmap_tile_requests", "Tile requests by LOD and result", ["lod", "result"],
+            "seatmap_tile_requests",
+            "Tile requests by LOD and result",
+            ["lod", "result"],
             registry=reg,
         ),
         tile_compose_seconds=Histogram(
-            "seatmap_tile_compose_seconds", "Tile composite time", buckets=FAST_BUCKETS_S,
+            "seatmap_tile_compose_seconds",
+            "Tile composite time",
+            buckets=FAST_BUCKETS_S,
             registry=reg,
         ),
         tile_encode_seconds=Histogram(
-            "seatmap_tile_encode_seconds", "Tile encode time", buckets=FAST_BUCKETS_S,
+            "seatmap_tile_encode_seconds",
+            "Tile encode time",
+            buckets=FAST_BUCKETS_S,
             registry=reg,
         ),
         holds=Counter("seatmap_holds", "Hold attempts by outcome", ["outcome"], registry=reg),
         confirm_seconds=Histogram(
-            "seatmap_confirm_seconds", "Confirm (sale) latency", buckets=REQUEST_BUCKETS_S,
+            "seatmap_confirm_seconds",
+            "Confirm (sale) latency",
+            buckets=REQUEST_BUCKETS_S,
             registry=reg,
         ),
         sse_connections=Gauge(
-            "seatmap_sse_connections", "Open SSE connections", registry=reg,
+            "seatmap_sse_connections",
+            "Open SSE connections",
+            registry=reg,
             multiprocess_mode="livesum",
         ),
         changelog_lag_seconds=Gauge(
@@ -86,7 +96,9 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             multiprocess_mode="max",
         ),
         reconcile_corrections=Counter(
-            "seatmap_reconcile_corrections", "Seats the reconciler corrected", ["kind"],
+            "seatmap_reconcile_corrections",
+            "Seats the reconciler corrected",
+            ["kind"],
             registry=reg,
         ),
     )

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seatmap.logs import request_id_var
 from seatmap.context import ServiceContext
+from seatmap.logs import request_id_var
 
 access_log = logging.getLogger("seatmap.access")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

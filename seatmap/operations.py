@@ -6,11 +6,14 @@ import asyncio
 import functools
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from seatmap.context import ServiceContext
 from seatmap.events import Event, EventRules, create_event
 from seatmap.model import Venue
 from seatmap.venuestore import save_venue
+
+FileFormat = Literal["auto", "seatmap", "pretix"]
 
 
 async def import_venue(ctx: ServiceContext, venue: Venue, source_format: str) -> int:
@@ -20,7 +23,7 @@ async def import_venue(ctx: ServiceContext, venue: Venue, source_format: str) ->
 
 
 async def import_venue_file(
-    ctx: ServiceContext, path: Path, file_format: str = "auto", name: str | None = None
+    ctx: ServiceContext, path: Path, file_format: FileFormat = "auto", name: str | None = None
 ) -> tuple[int, Venue]:
     """Parse a venue file fully, then store it; a rejected file writes nothing."""
     from seatmap.formats.detect import detect_format, load_venue_file

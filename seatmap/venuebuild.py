@@ -125,8 +125,9 @@ class VenueBuilder:
         seen: dict[str, str] = {}
         for record in records:
             if record.external_id in seen:
+                first = seen[record.external_id]
                 raise VenueFormatError(
-                    f"duplicate seat id {record.external_id!r} (first at {seen[record.external_id]})",
+                    f"duplicate seat id {record.external_id!r} (first at {first})",
                     path=record.where or "$",
                 )
             seen[record.external_id] = record.where

@@ -60,7 +60,14 @@ async def save_venue(conn: asyncpg.Connection, venue: Venue, source_format: str)
         await conn.copy_records_to_table(
             "sections",
             records=[
-                (venue_id, s.index, s.external_id, s.name, s.color, orjson.dumps(s.outline).decode())
+                (
+                    venue_id,
+                    s.index,
+                    s.external_id,
+                    s.name,
+                    s.color,
+                    orjson.dumps(s.outline).decode(),
+                )
                 for s in venue.sections
             ],
         )

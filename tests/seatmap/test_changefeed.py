@@ -87,7 +87,9 @@ async def test_reset_entry_reloads_the_whole_snapshot(ctx: ServiceContext) -> No
         prefix = ctx.settings.redis_prefix
         rebuilt = bytes([SeatStatus.SOLD]) * SEATS
         await ctx.redis.set(status_key(prefix, event_id), rebuilt)  # written without a log entry
-        await ctx.redis.xadd(stream_key(prefix, event_id), {"kind": "reset", "status": "0", "seats": ""})
+        await ctx.redis.xadd(
+            stream_key(prefix, event_id), {"kind": "reset", "status": "0", "seats": ""}
+        )
         await _until(lambda: bool(((feed._followers[event_id].status) == SeatStatus.SOLD).all()))
     finally:
         await feed.close()

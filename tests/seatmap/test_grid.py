@@ -12,7 +12,10 @@ def test_zoom_zero_fits_the_venue_in_one_tile_and_max_zoom_makes_seats_16px() ->
     assert grid.tile_count(0) == (1, 1)
     assert max(grid.world_px(0)) == TILE_PX
     assert grid.seat_diameter * grid.scale(grid.max_zoom) >= 16
-    assert grid.seat_diameter * grid.scale(grid.max_zoom - 1) < 16 or grid.max_zoom == grid.detail_lod_zoom
+    assert (
+        grid.seat_diameter * grid.scale(grid.max_zoom - 1) < 16
+        or grid.max_zoom == grid.detail_lod_zoom
+    )
     assert grid.lod(0) is Lod.SECTION or grid.seat_lod_zoom == 0
     assert grid.lod(grid.max_zoom) is Lod.DETAIL
     for z in range(grid.max_zoom + 1):

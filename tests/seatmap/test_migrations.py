@@ -56,7 +56,9 @@ async def test_sales_reject_a_second_sale_of_one_seat(pg_dsn: str) -> None:
                 raise AssertionError("second sale of one seat was accepted")
             except asyncpg.UniqueViolationError:
                 pass
-            assert await conn.fetchval("SELECT count(*) FROM sales WHERE event_id=$1", event_id) == 1
+            assert (
+                await conn.fetchval("SELECT count(*) FROM sales WHERE event_id=$1", event_id) == 1
+            )
             raise _Rollback
     except _Rollback:
         pass
