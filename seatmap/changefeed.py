@@ -26,6 +26,7 @@ from seatmap.livekeys import status_key, stream_key
 
 log = logging.getLogger(__name__)
 
+RawEntry = tuple[bytes, dict[bytes, bytes]]
 SUBSCRIBER_QUEUE_SIZE = 1024
 READ_BLOCK_MS = 1000
 READ_COUNT = 500
@@ -141,7 +142,7 @@ class EventFollower:
                 )
                 attempt = 0
                 self.connected = True
-                streams = cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], reply or [])
+                streams = cast(list[tuple[bytes, list[RawEntry]]], reply or [])
                 for _stream, entries in streams:
                     for entry_id, fields in entries:
                         entry = parse_entry(entry_id, fields)

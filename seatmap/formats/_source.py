@@ -48,9 +48,7 @@ def decode_json(raw: bytes, file: str = "", max_bytes: int = DEFAULT_MAX_BYTES) 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise VenueFormatError(
-            f"not JSON: invalid UTF-8 at byte {exc.start}", file=file
-        ) from exc
+        raise VenueFormatError(f"not JSON: invalid UTF-8 at byte {exc.start}", file=file) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -127,3 +127,8 @@ def check_length(value: float, where: str) -> float:
     if value <= 0:
         raise VenueFormatError(f"must be greater than 0, got {value:g}", path=where)
     return value
+
+
+def req_length(obj: dict[str, Any], key: str, path: str) -> float:
+    """A required number field that must be > 0 (a radius, width or height)."""
+    return check_length(req_number(obj, key, path), child(path, key))
