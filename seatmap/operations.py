@@ -26,14 +26,36 @@ async def import_venue_file(
     ctx: ServiceContext, path: Path, file_format: FileFormat = "auto", name: str | None = None
 ) -> tuple[int, Venue]:
     """Parse a venue file fully, then store it; a rejected file writes nothing."""
-    from seatmap.formats.detect import detect_format, load_venue_file
+    return await import_venue_bytes(ctx, path.read_bytes(), file_format, name, file=str(path))
 
+
+async def import_venue_bytes(
+    ctx: ServiceContext,
+    raw: bytes,
+    file_format: FileFormat = "auto",
+    name: str | None = None,
+    file: str = "",
+) -> tuple[int, Venue]:
+    """Parse venue file contents fully (off the event loop), then store them."""
     loop = asyncio.get_running_loop()
-    venue = await loop.run_in_executor(
-        None, functools.partial(load_venue_file, path, file_format, name)
+    venue, source = await loop.run_in_executor(
+        None, functools.partial(_parse, raw, file_format, name, file)
     )
-    source = file_format if file_format != "auto" else detect_format(path)
     return await import_venue(ctx, venue, source), venue
+
+
+def _parse(raw: bytes, file_format: FileFormat, name: str | None, file: str) -> tuple[Venue, str]:
+    from seatmap.errors import VenueFormatError
+    from seatmap.formats import detect_format, parse_venue
+    from seatmap.formats._source import decode_json
+
+    try:
+        doc = decode_json(raw, file)
+        source = detect_format(doc) if file_format == "auto" else file_format
+        return parse_venue(doc, source, name), source
+    except VenueFormatError as exc:
+        exc.file = exc.file or file
+        raise
 
 
 async def open_event(

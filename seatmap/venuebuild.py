@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from seatmap.errors import VenueFormatError
 from seatmap.model import (
@@ -102,24 +103,24 @@ class VenueBuilder:
         Raises VenueFormatError for duplicate seat ids or an empty venue.
         """
         records: list[SeatRecord] = []
-        row_of: list[int] = []
-        section_of: list[int] = []
         rows: list[Row] = []
-        left: list[int] = []
-        right: list[int] = []
+        row_sizes: list[int] = []
+        row_sections: list[int] = []
         for row_index, (section_index, label, seats) in enumerate(self._rows):
             start = len(records)
-            indices = tuple(range(start, start + len(seats)))
-            rows.append(Row(row_index, section_index, label, indices))
-            breaks = _row_breaks(seats)
-            for offset, record in enumerate(seats):
-                records.append(record)
-                row_of.append(row_index)
-                section_of.append(section_index)
-                has_left = offset > 0 and not breaks[offset]
-                has_right = offset + 1 < len(seats) and not breaks[offset + 1]
-                left.append(start + offset - 1 if has_left else NO_NEIGHBOUR)
-                right.append(start + offset + 1 if has_right else NO_NEIGHBOUR)
+            rows.append(
+                Row(row_index, section_index, label, tuple(range(start, start + len(seats))))
+            )
+            records.extend(seats)
+            row_sizes.append(len(seats))
+            row_sections.append(section_index)
+        sizes = np.array(row_sizes, dtype=np.int64)
+        row_of = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
+        section_of = np.repeat(np.array(row_sections, dtype=np.int32), sizes)
+        xs = np.array([r.x for r in records], dtype=np.float64)
+        ys = np.array([r.y for r in records], dtype=np.float64)
+        gap_before = np.array([r.gap_before for r in records], dtype=np.bool_)
+        left, right = _row_adjacency(xs, ys, row_of, gap_before)
         if not records:
             raise VenueFormatError("venue has no seats", path="$")
         seen: dict[str, str] = {}
@@ -134,16 +135,16 @@ class VenueBuilder:
         table = SeatTable(
             external_ids=tuple(r.external_id for r in records),
             labels=tuple(r.label for r in records),
-            x=np.array([r.x for r in records], dtype=np.float32),
-            y=np.array([r.y for r in records], dtype=np.float32),
+            x=xs.astype(np.float32),
+            y=ys.astype(np.float32),
             radius=np.array([r.radius for r in records], dtype=np.float32),
-            section=np.array(section_of, dtype=np.int32),
-            row=np.array(row_of, dtype=np.int32),
+            section=section_of,
+            row=row_of,
             category=np.array([r.category_index for r in records], dtype=np.int16),
             accessible=np.array([r.accessible for r in records], dtype=np.bool_),
             seat_type=np.array([int(r.seat_type) for r in records], dtype=np.uint8),
-            left=np.array(left, dtype=np.int32),
-            right=np.array(right, dtype=np.int32),
+            left=left,
+            right=right,
         )
         focal = self.focal_point or (self.width / 2.0, self.height / 2.0)
         return Venue(
@@ -161,18 +162,41 @@ class VenueBuilder:
         )
 
 
-def _row_breaks(seats: list[SeatRecord]) -> list[bool]:
-    """breaks[i] is True when seat i is not adjacent to seat i-1 along the row."""
-    count = len(seats)
-    breaks = [False] * count
+def _row_adjacency(
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    row_of: npt.NDArray[np.int32],
+    gap_before: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Left and right neighbour of every seat; seats are grouped by row, in row order.
+
+    Seat i is adjacent to seat i-1 when both are in one row, the file marks no
+    gap before i, and their spacing is at most GAP_SPACING_FACTOR times the
+    row's median spacing.
+    """
+    count = xs.size
+    left = np.full(count, NO_NEIGHBOUR, dtype=np.int32)
+    right = np.full(count, NO_NEIGHBOUR, dtype=np.int32)
     if count < 2:
-        return breaks
-    xs = np.array([s.x for s in seats], dtype=np.float64)
-    ys = np.array([s.y for s in seats], dtype=np.float64)
-    spacing = np.hypot(np.diff(xs), np.diff(ys))
-    typical = float(np.median(spacing))
-    for i in range(1, count):
-        explicit = seats[i].gap_before
-        wide = typical > 0 and spacing[i - 1] > GAP_SPACING_FACTOR * typical
-        breaks[i] = explicit or bool(wide)
-    return breaks
+        return left, right
+    spacing = np.hypot(np.diff(xs), np.diff(ys))  # spacing[i-1] is between seats i-1 and i
+    same_row = row_of[1:] == row_of[:-1]
+    pair_row = row_of[1:][same_row]
+    pair_spacing = spacing[same_row]
+    median = np.zeros(int(row_of.max()) + 1, dtype=np.float64)
+    if pair_row.size:
+        order = np.lexsort((pair_spacing, pair_row))
+        sorted_spacing = pair_spacing[order]
+        counts = np.bincount(pair_row, minlength=median.size)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        has = counts > 0
+        lo = starts[has] + (counts[has] - 1) // 2
+        hi = starts[has] + counts[has] // 2
+        median[has] = (sorted_spacing[lo] + sorted_spacing[hi]) / 2.0
+    typical = median[row_of[1:]]
+    wide = (typical > 0) & (spacing > GAP_SPACING_FACTOR * typical)
+    linked = same_row & ~gap_before[1:] & ~wide
+    index = np.arange(count, dtype=np.int32)
+    left[1:][linked] = index[:-1][linked]
+    right[:-1][linked] = index[1:][linked]
+    return left, right

@@ -81,6 +81,14 @@ def req_str(obj: dict[str, Any], key: str, path: str, *, allow_int: bool = False
     return _to_str(value, child(path, key), allow_int)
 
 
+def req_text(obj: dict[str, Any], key: str, path: str, *, allow_int: bool = False) -> str:
+    """A required string field that is not empty or blank."""
+    text = req_str(obj, key, path, allow_int=allow_int)
+    if not text.strip():
+        raise VenueFormatError("must not be empty", path=child(path, key))
+    return text
+
+
 def opt_str(obj: dict[str, Any], key: str, path: str, default: str) -> str:
     """An optional string field; null or absent gives `default`."""
     value = obj.get(key)
