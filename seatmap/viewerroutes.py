@@ -8,9 +8,11 @@ never copied into the repository. Text files are gzip-compressed once and kept
 in memory, because the first view of a phone on a slow network is what counts.
 
 The viewer also needs what the tile server does not send: every section with
-its bounds (to jump to it), and the rows of a section in seat order (keyboard
-navigation and the list view). `/viewer/api/events/{id}/sections.json` and
-`.../sections/{s}.json` give those, straight from the loaded venue model.
+its bounds (to jump to it), the rows of a section in seat order (keyboard
+navigation and the list view) and where a few seats are (the "your seats"
+markers over raster tiles). `/viewer/api/events/{id}/sections.json`,
+`.../sections/{s}.json` and `.../places.json?seats=i,j` give those, straight
+from the loaded venue model.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from seatmap.context import ServiceContext
-from seatmap.errors import NotFound
+from seatmap.errors import BadRequest, NotFound
 from seatmap.model import Venue
 
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer"
+# Most seats one places.json request may name.
+MAX_PLACES = 100
 # Files smaller than this are not worth compressing.
 GZIP_MIN_BYTES = 512
 # esbuild names split chunks `chunk-HASH.js`: their content never changes under a name.
@@ -199,6 +203,27 @@ def section_rows_payload(venue: Venue, section_index: int) -> dict[str, Any]:
     return {"index": section_index, "name": section.name, "rows": rows}
 
 
+def parse_seat_list(raw: str, seat_count: int) -> list[int]:
+    """Seat indices from "1,2,3"; BadRequest for anything else or more than MAX_PLACES."""
+    parts = [p for p in raw.split(",") if p]
+    if not parts or len(parts) > MAX_PLACES or not all(p.isdigit() and len(p) < 10 for p in parts):
+        raise BadRequest(
+            f"seats must be 1..{MAX_PLACES} comma-separated seat indices", field="seats"
+        )
+    indices = [int(p) for p in parts]
+    if any(i >= seat_count for i in indices):
+        raise NotFound("no such seat", field="seats")
+    return indices
+
+
+def places_payload(venue: Venue, seat_indices: list[int]) -> list[list[float]]:
+    """Where seats are: [index, x, y, radius] each (the "your seats" markers of lite mode)."""
+    seats = venue.seats
+    return [
+        [i, _round(seats.x[i]), _round(seats.y[i]), _round(seats.radius[i])] for i in seat_indices
+    ]
+
+
 def _page(template: Path, event_id: int | None, title: str) -> bytes:
     text = template.read_text(encoding="utf-8")
     text = text.replace("{{EVENT_ID}}", "" if event_id is None else str(event_id))
@@ -224,19 +249,20 @@ def viewer_routes(ctx: ServiceContext, viewer_dir: Path = VIEWER_DIR) -> list[Ba
         return (await ctx.catalog.get(event_id)).event.title
 
     async def page(request: Request, template: str, event_id: int | None) -> Response:
-        title = "Seat map"
-        status = 200
+        title, found = "Seat map", True
         if event_id is not None:
             try:
                 title = await event_title(event_id)
             except NotFound:
-                title, status = "Event not found", 404
+                title, found = "Event not found", False
         body = _page(viewer_dir / template, event_id, title)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        html_type = "text/html; charset=utf-8"
         response = send_bytes(
-            request, body, gzip.compress(body, mtime=0), "text/html; charset=utf-8", etag, "no-cache"
+            request, body, gzip.compress(body, mtime=0), html_type, etag, "no-cache"
         )
-        response.status_code = status if response.status_code == 200 else response.status_code
+        if not found and response.status_code == 200:
+            response.status_code = 404
         return response
 
     async def viewer_index(request: Request) -> Response:
@@ -268,6 +294,12 @@ def viewer_routes(ctx: ServiceContext, viewer_dir: Path = VIEWER_DIR) -> list[Ba
             payload_cache[key] = sections_payload(view.venue)
         return _json(request, payload_cache[key])
 
+    async def places(request: Request) -> Response:
+        event_id = int(request.path_params["event_id"])
+        view = await ctx.catalog.get(event_id)
+        wanted = parse_seat_list(request.query_params.get("seats", ""), view.venue.seat_count)
+        return _json(request, places_payload(view.venue, wanted))
+
     async def section_rows(request: Request) -> Response:
         event_id = int(request.path_params["event_id"])
         section_index = int(request.path_params["section"])
@@ -279,6 +311,7 @@ def viewer_routes(ctx: ServiceContext, viewer_dir: Path = VIEWER_DIR) -> list[Ba
         Route("/viewer/", viewer_index),
         Route("/viewer/api/events/{event_id:int}/sections.json", sections),
         Route("/viewer/api/events/{event_id:int}/sections/{section:int}.json", section_rows),
+        Route("/viewer/api/events/{event_id:int}/places.json", places),
         Route("/viewer/{path:path}", static),
         Route("/embed/{event_id:int}", embed),
     ]

@@ -1,0 +1,1 @@
+"""The lock service: holds, sales, operator tools and live seat updates."""

@@ -1,0 +1,344 @@
+"""Holds: take, read, extend, release and expire them; mark them for sale; block seats.
+
+Every change is one Lua script (`lockservice.scripts`); this module checks
+arguments, calls the script with the event's keys, and turns its reply into a
+`Hold` or a lock-service error. Times come from `ctx.clock` and go into the
+scripts as ARGV, so tests can fake them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from redis.commands.core import AsyncScript
+
+from lockservice import rules as hold_rules
+from lockservice.adminscripts import Scripts
+from lockservice.bestavailable import RowOrder, row_order
+from lockservice.errors import ConfirmInProgress, HoldConflict, HoldGone, NotHoldOwner
+from lockservice.fastredis import ScriptRunner
+from lockservice.keys import TOMBSTONE_TTL_MS, EventKeys, event_keys
+from lockservice.ratelimit import WINDOW_MS, Budget, rate_limited
+from lockservice.reconcile import ensure_event_state
+from seatmap.context import EventView, ServiceContext
+from seatmap.errors import Unprocessable
+from seatmap.livekeys import STREAM_MAXLEN
+from seatmap.model import Venue
+
+HOLD_TOKEN_BYTES = 24  # 192 bits: a hold token is a bearer secret
+HOLD_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# How long a hold may stay "confirming" before the sweeper asks PostgreSQL what happened.
+CONFIRM_GRACE_MS = 120_000
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """One hold as its owner sees it."""
+
+    token: str
+    event_id: int
+    buyer_id: str
+    fencing: int
+    seats: tuple[int, ...]
+    state: str
+    created_ms: int
+    expires_ms: int
+    max_expires_ms: int
+    accessible: bool
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ints(values: Sequence[Any]) -> list[int]:
+    return [int(v) for v in values]
+
+
+def new_hold_token() -> str:
+    """A fresh, unguessable hold token."""
+    return secrets.token_urlsafe(HOLD_TOKEN_BYTES)
+
+
+class Holds:
+    """The hold lifecycle of every event, against the context's Redis."""
+
+    def __init__(
+        self, ctx: ServiceContext, scripts: Scripts, runner: ScriptRunner | None = None
+    ) -> None:
+        self._ctx = ctx
+        self._scripts = scripts
+        self._runner = runner
+        self._layouts: dict[str, RowOrder] = {}
+        outcomes = ("ok", "conflict", "rule", "rate_limited")
+        self._count = {o: ctx.metrics.holds.labels(o) for o in outcomes}
+
+    def keys(self, event_id: int) -> EventKeys:
+        """Key names of an event."""
+        return event_keys(self._ctx.settings.redis_prefix, event_id)
+
+    def layout(self, venue: Venue) -> RowOrder:
+        """The venue's rows laid out for block search, computed once per venue."""
+        found = self._layouts.get(venue.content_hash)
+        if found is None:
+            found = self._layouts[venue.content_hash] = row_order(venue)
+        return found
+
+    async def statuses(self, event_id: int) -> npt.NDArray[np.uint8]:
+        """The event's status bytes as Redis has them now (a copy)."""
+        raw: Any = await self._ctx.redis.get(self.keys(event_id).status)
+        if raw is None:
+            await ensure_event_state(self._ctx, event_id)
+            raw = await self._ctx.redis.get(self.keys(event_id).status) or b""
+        return np.frombuffer(raw, dtype=np.uint8).copy()
+
+    async def _call(
+        self, event_id: int, script: AsyncScript, keys: list[str], args: list[Any]
+    ) -> list[Any]:
+        """Run a script; if the event has no live state yet, create it and run once more."""
+        reply = await self._eval(script, keys, args)
+        if reply and reply[0] == b"no_state":
+            await ensure_event_state(self._ctx, event_id)
+            reply = await self._eval(script, keys, args)
+        return reply
+
+    async def _eval(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
+        if self._runner is not None:
+            return list(await self._runner.run(script, keys, args))
+        return list(await script(keys=keys, args=args))
+
+    async def hold(
+        self,
+        view: EventView,
+        buyer_id: str,
+        seats: Sequence[int],
+        accessible: bool = False,
+        suggest: bool = True,
+        budget: Budget | None = None,
+    ) -> Hold:
+        """Hold these seats for the buyer, all or nothing; raises on conflict or broken rule.
+
+        With a `budget`, the attempt is charged to those rate buckets in the same step.
+        """
+        venue, event_rules, event_id = view.venue, view.event.rules, view.event.id
+        if not seats or len(set(seats)) != len(seats):
+            raise Unprocessable("seats must be a non-empty list without repeats")
+        if len(seats) > min(event_rules.max_seats_per_buyer, hold_rules.MAX_SEATS_PER_REQUEST):
+            raise hold_rules.violation(hold_rules.MAX_SEATS_PER_BUYER, venue, event_rules)
+        token = new_hold_token()
+        k = self.keys(event_id)
+        now_ms = self._ctx.clock.now_ms()
+        budget = budget or Budget([k.rate("-", "-"), k.rate("-", "-")], [0, 0])
+        args: list[Any] = [
+            buyer_id,
+            token,
+            now_ms,
+            event_rules.hold_ttl_s * 1000,
+            event_rules.max_hold_s * 1000,
+            event_rules.max_seats_per_buyer,
+            int(event_rules.no_orphans),
+            int(event_rules.contiguous_in_row),
+            int(event_rules.restrict_accessible),
+            int(accessible),
+            STREAM_MAXLEN,
+            *budget.intervals_ms,
+            WINDOW_MS,
+            " ".join(map(str, hold_rules.hold_args(venue, seats))),
+        ]
+        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.fencing, k.log, *budget.keys]
+        reply = await self._call(event_id, self._scripts.hold, keys, args)
+        outcome = _text(reply[0])
+        if outcome == "ok":
+            self._count["ok"].inc()
+            return Hold(
+                token,
+                event_id,
+                buyer_id,
+                int(reply[1]),
+                tuple(seats),
+                "held",
+                now_ms,
+                int(reply[2]),
+                now_ms + event_rules.max_hold_s * 1000,
+                accessible,
+            )
+        if outcome == "rate_limited":
+            self._count["rate_limited"].inc()
+            raise rate_limited(int(reply[1]), "hold attempts")
+        if outcome == "seats_taken":
+            self._count["conflict"].inc()
+            raise HoldConflict([venue.full_label(s) for s in _ints(reply[1:])])
+        self._count["rule"].inc()
+        rule = _text(reply[1])
+        involved = _ints(reply[2:]) if rule != hold_rules.MAX_SEATS_PER_BUYER else []
+        held = int(reply[2]) if rule == hold_rules.MAX_SEATS_PER_BUYER else 0
+        alternative = None
+        if suggest and rule != hold_rules.MAX_SEATS_PER_BUYER:
+            status = await self.statuses(event_id)
+            layout = self.layout(venue)
+            alternative = hold_rules.suggest(venue, layout, status, seats, event_rules, accessible)
+        raise hold_rules.violation(rule, venue, event_rules, involved, held, alternative)
+
+    async def get(self, event_id: int, buyer_id: str, token: str) -> Hold:
+        """The buyer's hold; 404 if unknown or someone else's, 410 if it has ended."""
+        k = self.keys(event_id)
+        if not HOLD_TOKEN_RE.match(token):
+            raise NotHoldOwner()
+        async with self._ctx.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(k.hold(token))
+            pipe.zscore(k.expiry, token)
+            raw, due = await pipe.execute()
+        fields = {_text(a): _text(b) for a, b in raw.items()}
+        if not fields or fields.get("buyer") != buyer_id:
+            raise NotHoldOwner()
+        state = fields["state"]
+        if state == "held" and (
+            int(fields["expires_ms"]) <= self._ctx.clock.now_ms() or due is None
+        ):
+            state = "expired"
+        if state not in ("held", "confirming"):
+            raise HoldGone(state)
+        return Hold(
+            token,
+            event_id,
+            buyer_id,
+            int(fields["fencing"]),
+            tuple(int(s) for s in fields["seats"].split(",") if s),
+            state,
+            int(fields["created_ms"]),
+            int(fields["expires_ms"]),
+            int(fields["max_expires_ms"]),
+            fields.get("accessible") == "1",
+        )
+
+    def _refused(self, reply: list[Any]) -> None:
+        """Raise the error for a refused extend/release/confirm reply."""
+        outcome = _text(reply[0])
+        if outcome == "missing":
+            raise NotHoldOwner()
+        if outcome == "busy":
+            raise ConfirmInProgress("the hold is being confirmed")
+        if outcome == "gone":
+            raise HoldGone(_text(reply[1]))
+
+    async def extend(self, view: EventView, buyer_id: str, token: str) -> Hold:
+        """Push the hold's expiry out by the event's hold time, up to its maximum."""
+        event_id = view.event.id
+        if not HOLD_TOKEN_RE.match(token):
+            raise NotHoldOwner()
+        k = self.keys(event_id)
+        args: list[Any] = [
+            buyer_id,
+            token,
+            self._ctx.clock.now_ms(),
+            view.event.rules.hold_ttl_s * 1000,
+        ]
+        reply = await self._eval(self._scripts.extend, [k.hold(token), k.expiry], args)
+        self._refused(reply)
+        return await self.get(event_id, buyer_id, token)
+
+    async def release(
+        self, view: EventView, buyer_id: str, token: str, seats: Sequence[int] | None = None
+    ) -> int:
+        """Release the hold, or only `seats` of it; returns how many seats it still holds."""
+        venue, event_id = view.venue, view.event.id
+        if not HOLD_TOKEN_RE.match(token):
+            raise NotHoldOwner()
+        if seats is not None and (not seats or len(set(seats)) != len(seats)):
+            raise Unprocessable("seats must be a non-empty list without repeats")
+        k = self.keys(event_id)
+        args: list[Any] = [
+            buyer_id,
+            token,
+            self._ctx.clock.now_ms(),
+            STREAM_MAXLEN,
+            int(view.event.rules.no_orphans),
+            TOMBSTONE_TTL_MS,
+        ]
+        if seats is not None:
+            args += hold_rules.release_args(venue, seats)
+        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
+        reply = await self._eval(self._scripts.release, keys, args)
+        self._refused(reply)
+        outcome = _text(reply[0])
+        if outcome == "not_in_hold":
+            raise Unprocessable(
+                "some seats are not part of this hold",
+                seats=[venue.full_label(s) for s in _ints(reply[1:])],
+            )
+        if outcome == "rule":
+            raise hold_rules.violation(_text(reply[1]), venue, view.event.rules, _ints(reply[2:]))
+        return int(reply[1])
+
+    async def end(self, event_id: int, token: str, force: bool, kind: str = "expire") -> str:
+        """Run EXPIRE on one hold; returns its outcome ("ended", "not_due", "confirming"...)."""
+        k = self.keys(event_id)
+        args: list[Any] = [
+            token,
+            self._ctx.clock.now_ms(),
+            STREAM_MAXLEN,
+            TOMBSTONE_TTL_MS,
+            int(force),
+            kind,
+        ]
+        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
+        reply = await self._eval(self._scripts.expire, keys, args)
+        return _text(reply[0])
+
+    async def sweep(self, event_id: int, due_tokens: Sequence[bytes]) -> list[str]:
+        """Expire these due holds; returns the tokens of due holds stuck in "confirming"."""
+        stuck: list[str] = []
+        for raw in due_tokens:
+            token = _text(raw)
+            if await self.end(event_id, token, force=False) == "confirming":
+                stuck.append(token)
+        return stuck
+
+    async def mark_confirming(
+        self, event_id: int, token: str, buyer_id: str, idempotency_key: str
+    ) -> tuple[str, int, list[int]]:
+        """Freeze a hold for its sale; returns (buyer, fencing, seats).
+
+        Also succeeds for a hold already frozen under the same idempotency key (an
+        earlier attempt that died); callers serialise attempts per key.
+        """
+        if not HOLD_TOKEN_RE.match(token):
+            raise NotHoldOwner()
+        k = self.keys(event_id)
+        args: list[Any] = [
+            buyer_id,
+            token,
+            self._ctx.clock.now_ms(),
+            CONFIRM_GRACE_MS,
+            idempotency_key,
+            STREAM_MAXLEN,
+        ]
+        keys = [k.status, k.hold(token), k.expiry, k.log]
+        reply = await self._eval(self._scripts.mark_confirming, keys, args)
+        self._refused(reply)
+        seats = [int(s) for s in _text(reply[3]).split(",") if s]
+        return _text(reply[1]), int(reply[2]), seats
+
+    async def mark_sold(self, event_id: int, token: str, fencing: int) -> bool:
+        """Mark a confirming hold's seats sold; False if the hold is no longer confirming."""
+        k = self.keys(event_id)
+        keys = [k.status, k.hold(token), k.expiry, k.log]
+        args: list[Any] = [token, fencing, STREAM_MAXLEN, TOMBSTONE_TTL_MS]
+        reply = await self._eval(self._scripts.mark_sold, keys, args)
+        return _text(reply[0]) == "ok"
+
+    async def set_blocked(self, view: EventView, seats: Sequence[int], block: bool) -> int:
+        """Block available seats (all or nothing) or unblock blocked ones; returns changes."""
+        k = self.keys(view.event.id)
+        args: list[Any] = [STREAM_MAXLEN, "block" if block else "unblock", *seats]
+        reply = await self._call(view.event.id, self._scripts.block, [k.status, k.log], args)
+        if _text(reply[0]) == "seats_taken":
+            raise HoldConflict([view.venue.full_label(s) for s in _ints(reply[1:])])
+        return int(reply[2])

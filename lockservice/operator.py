@@ -1,0 +1,156 @@
+"""Operator endpoints (X-API-Key): block and unblock seats, list holds, event stats.
+
+Blocks are durable: PostgreSQL's `blocked_seats` is written and committed first,
+then Redis. If Redis refuses (a seat is held or sold), the rows just added are
+removed again. The reconciler repairs any step lost in between.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from lockservice.errors import HoldConflict
+from lockservice.routes import event_view, iso_ms, json_body, seat_indices, seats_json
+from seatmap.adminroutes import json_response, require_operator
+from seatmap.context import EventView
+from seatmap.errors import BadRequest
+from seatmap.status import STATUS_NAMES
+
+if TYPE_CHECKING:
+    from lockservice.service import LockService
+
+MAX_LISTED_HOLDS = 10_000
+
+
+def _counts(
+    status: np.ndarray[Any, Any], groups: np.ndarray[Any, Any], n: int
+) -> list[dict[str, int]]:
+    """Seat counts per status name for each of `n` groups."""
+    codes = len(STATUS_NAMES)
+    table = np.bincount(groups * codes + status, minlength=n * codes).reshape(n, codes)
+    return [{STATUS_NAMES[c]: int(row[c]) for c in range(codes)} for row in table]
+
+
+def operator_routes(service: LockService) -> list[BaseRoute]:
+    """Routes for operators: block, unblock, holds list, stats."""
+    ctx, holds = service.ctx, service.holds
+
+    async def set_blocked(request: Request, block: bool) -> Response:
+        require_operator(request, ctx)
+        view = await event_view(service, request)
+        body = await json_body(request, ctx.settings.max_body_bytes)
+        seats = seat_indices(view, body.get("seats"))
+        event_id = view.event.id
+        added: list[Any] = []
+        async with ctx.pool.acquire() as conn:
+            if block:
+                added = await conn.fetch(
+                    "INSERT INTO blocked_seats (event_id, seat_index) "
+                    "SELECT $1, unnest($2::int[]) ON CONFLICT DO NOTHING RETURNING seat_index",
+                    event_id,
+                    seats,
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM blocked_seats WHERE event_id = $1 AND seat_index = ANY($2)",
+                    event_id,
+                    seats,
+                )
+            try:
+                changed = await holds.set_blocked(view, seats, block)
+            except HoldConflict:
+                await conn.execute(
+                    "DELETE FROM blocked_seats WHERE event_id = $1 AND seat_index = ANY($2)",
+                    event_id,
+                    [r[0] for r in added],
+                )
+                raise
+        return json_response({"changed": changed, "seats": seats_json(view, seats)})
+
+    async def block(request: Request) -> Response:
+        return await set_blocked(request, True)
+
+    async def unblock(request: Request) -> Response:
+        return await set_blocked(request, False)
+
+    async def list_holds(request: Request) -> Response:
+        require_operator(request, ctx)
+        view = await event_view(service, request)
+        raw_limit = request.query_params.get("limit", "1000")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LISTED_HOLDS:
+            raise BadRequest(f"limit must be 1..{MAX_LISTED_HOLDS}", field="limit")
+        return json_response({"holds": await _holds(service, view, int(raw_limit))})
+
+    async def stats(request: Request) -> Response:
+        require_operator(request, ctx)
+        view = await event_view(service, request)
+        venue = view.venue
+        status = (await holds.statuses(view.event.id))[: venue.seat_count].astype(np.int64)
+        status = np.clip(status, 0, len(STATUS_NAMES) - 1)
+        by_section = _counts(status, venue.seats.section.astype(np.int64), len(venue.sections))
+        by_category = _counts(status, venue.seats.category.astype(np.int64), len(venue.categories))
+        async with ctx.pool.acquire() as conn:
+            orders, revenue = await conn.fetchrow(
+                "SELECT count(*), coalesce(sum(total_cents), 0) FROM orders WHERE event_id = $1",
+                view.event.id,
+            )
+        active = await ctx.redis.zcard(holds.keys(view.event.id).expiry)
+        return json_response(
+            {
+                "event_id": view.event.id,
+                "seat_count": venue.seat_count,
+                "by_status": _counts(status, np.zeros_like(status), 1)[0],
+                "by_section": [
+                    {"index": s.index, "name": s.name, "counts": by_section[s.index]}
+                    for s in venue.sections
+                ],
+                "by_category": [
+                    {"index": c.index, "name": c.name, "counts": by_category[c.index]}
+                    for c in venue.categories
+                ],
+                "active_holds": int(active),
+                "orders": int(orders),
+                "revenue_cents": int(revenue),
+            }
+        )
+
+    base = "/events/{event_id:int}"
+    return [
+        Route(f"{base}/block", block, methods=["POST"]),
+        Route(f"{base}/unblock", unblock, methods=["POST"]),
+        Route(f"{base}/holds", list_holds, methods=["GET"]),
+        Route(f"{base}/stats", stats, methods=["GET"]),
+    ]
+
+
+async def _holds(service: LockService, view: EventView, limit: int) -> list[dict[str, Any]]:
+    """Active holds, soonest expiry first; tokens stay secret (holds are named by fencing)."""
+    keys = service.holds.keys(view.event.id)
+    redis = service.ctx.redis
+    tokens: Any = await redis.zrange(keys.expiry, 0, limit - 1)
+    async with redis.pipeline(transaction=False) as pipe:
+        for token in tokens:
+            pipe.hgetall(keys.hold(token.decode()))
+        records = await pipe.execute()
+    out: list[dict[str, Any]] = []
+    for raw in records:
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        if not fields:
+            continue
+        seats = [int(s) for s in fields["seats"].split(",") if s]
+        out.append(
+            {
+                "fencing": int(fields["fencing"]),
+                "buyer_id": fields["buyer"],
+                "state": fields["state"],
+                "seats": seats_json(view, seats),
+                "created_at": iso_ms(int(fields["created_ms"])),
+                "expires_at": iso_ms(int(fields["expires_ms"])),
+            }
+        )
+    return out

@@ -1,0 +1,148 @@
+"""Fixtures of the lock-service tests: events, buyers, a fake clock, in-process and live apps.
+
+Every test makes its own event (a small `grid_venue`), so tests never share seats.
+Fake clocks start days ahead of the wall clock: the sweepers of other app
+instances in this run (which use real time) never find those holds due.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from lockservice.adminscripts import register_scripts
+from lockservice.app import create_app
+from lockservice.holds import Holds
+from lockservice.reconcile import ensure_event_state
+from lockservice.sessions import issue_token
+from seatmap.context import EventView, ServiceContext
+from seatmap.events import EventRules
+from seatmap.settings import Settings
+from tests.conftest import free_port
+from tests.venues import grid_venue, store_event
+
+API_KEY_HEADER = {"X-API-Key": "test-operator-key"}
+DAY_MS = 86_400_000
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.ms = start_ms
+
+    def now_ms(self) -> int:
+        """The current fake time in ms."""
+        return self.ms
+
+    def advance(self, ms: int) -> None:
+        """Move time forward."""
+        self.ms += ms
+
+
+def fake_clock(days_ahead: int = 30) -> FakeClock:
+    """A fake clock some days ahead of real time."""
+    return FakeClock(time.time_ns() // 1_000_000 + days_ahead * DAY_MS)
+
+
+def with_clock(ctx: ServiceContext, clock: FakeClock) -> ServiceContext:
+    """The same connections with another clock."""
+    return dataclasses.replace(ctx, clock=clock)
+
+
+async def new_event(
+    ctx: ServiceContext, rules: EventRules | None = None, **venue_args: Any
+) -> EventView:
+    """Store a fresh grid venue with an event, create its live state, return its view."""
+    event_id = await store_event(ctx, grid_venue(**venue_args), rules)
+    await ensure_event_state(ctx, event_id)
+    return await ctx.catalog.get(event_id)
+
+
+def buyer_token(settings: Settings, now_ms: int | None = None) -> tuple[str, str]:
+    """A signed buyer token and its buyer id."""
+    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    token, session = issue_token(settings.session_secret, now, settings.session_ttl_s)
+    return token, session.buyer_id
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of a buyer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def holds(ctx: ServiceContext) -> Holds:
+    """The hold lifecycle against the run's Redis, with the real clock."""
+    return Holds(ctx, register_scripts(ctx.redis))
+
+
+@contextlib.asynccontextmanager
+async def in_process_client(
+    ctx: ServiceContext, client_ip: str = "10.9.0.1", **app_args: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The lock-service app, started in this event loop, behind an httpx client."""
+    app = create_app(ctx=ctx, **app_args)
+    transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://lock") as client,
+    ):
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+async def api(ctx: ServiceContext) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process lock-service client (real Redis and PostgreSQL, real clock)."""
+    async with in_process_client(ctx) as client:
+        yield client
+
+
+class LockServer:
+    """Only the lock service, served by uvicorn on a free port in a thread."""
+
+    def __init__(self, settings: Settings, sse_heartbeat_s: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings, sse_heartbeat_s=sse_heartbeat_s),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LockServer:
+        """Serve, and wait until startup finished."""
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("lock server failed to start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        """Exit and wait."""
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def lock_server(settings: Settings) -> Iterator[LockServer]:
+    """The lock service over real HTTP with a 0.3 s SSE heartbeat."""
+    server = LockServer(settings, sse_heartbeat_s=0.3).start()
+    yield server
+    server.stop()

@@ -1,0 +1,31 @@
+import {SeatmapViewer} from './SeatmapViewer.js';
+import {SeatLayer} from './SeatLayer.js';
+import {SeatPicker} from './SeatPicker.js';
+import {SeatStore} from './SeatStore.js';
+
+// The full viewer: raster tiles plus the WebGL seat layer at detail zoom.
+// `?renderer=canvas` swaps in the Canvas 2D baseline (benchmarks only).
+// If WebGL fails after all, the viewer carries on in lite mode.
+
+export async function start(elements, options) {
+	let Layer = SeatLayer;
+	if (options.renderer === 'canvas') {
+		Layer = (await import('./CanvasSeatLayer.js')).CanvasSeatLayer;
+	}
+	const seatLayer = {Store: SeatStore, Layer, Picker: SeatPicker};
+	let viewer = new SeatmapViewer(elements, Object.assign({}, options, {seatLayer}));
+	window.seatmapViewer = viewer;
+	try {
+		await viewer.start();
+	} catch (error) {
+		if (!viewer.map) { throw error; }
+		console.warn('seat layer failed, carrying on in lite mode', error);
+		viewer.map.remove();
+		elements.panel.textContent = '';
+		viewer = new SeatmapViewer(elements, Object.assign({}, options, {lite: true}));
+		window.seatmapViewer = viewer;
+		document.body.classList.add('seatmap-lite');
+		await viewer.start();
+	}
+	return viewer;
+}
