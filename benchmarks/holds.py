@@ -26,6 +26,7 @@ import secrets
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -34,7 +35,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from holds_load import (  # noqa: E402
+from holds_load import (
     LoadResult,
     hold_request,
     percentile,
@@ -42,22 +43,24 @@ from holds_load import (  # noqa: E402
     run_load,
     sse_phase,
 )
-from holds_server import BASELINE_SCHEMA  # noqa: E402
-from lockservice.reconcile import ensure_event_state  # noqa: E402
-from lockservice.sessions import issue_token  # noqa: E402
-from seatmap.context import build_context  # noqa: E402
-from seatmap.db import create_pool, migrate  # noqa: E402
-from seatmap.events import EventRules, create_event  # noqa: E402
-from seatmap.generator import generate_venue  # noqa: E402
-from seatmap.runtime import redis_client  # noqa: E402
-from seatmap.settings import Settings  # noqa: E402
-from seatmap.venuestore import save_venue  # noqa: E402
+from holds_server import BASELINE_SCHEMA
+
+from lockservice.reconcile import ensure_event_state
+from lockservice.sessions import issue_token
+from seatmap.context import build_context
+from seatmap.db import create_pool, migrate
+from seatmap.events import EventRules, create_event
+from seatmap.generator import generate_venue
+from seatmap.model import Venue
+from seatmap.runtime import redis_client
+from seatmap.settings import Settings
+from seatmap.venuestore import save_venue
 
 PG_ADMIN = os.environ.get("SEATMAP_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SEATMAP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = secrets.token_urlsafe(16)
 API_KEY = secrets.token_urlsafe(16)
-SSE_RESERVED_BLOCKS = 200
+SSE_BLOCKS = 200  # hold plans kept for the SSE phase
 
 
 def _dsn(database: str) -> str:
@@ -100,15 +103,90 @@ async def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def _line(name: str, result: LoadResult) -> str:
+    p50, p99 = percentile(result.latencies_s, 50), percentile(result.latencies_s, 99)
+    cpu_ms = result.server_cpu_s / max(result.ok, 1) * 1000
     return (
-        f"{name:<28} {result.ok_per_s:>9.0f} holds/s   p50 {percentile(result.latencies_s, 50):6.2f} ms"
-        f"   p99 {percentile(result.latencies_s, 99):6.2f} ms   ({result.ok} ok, "
-        f"{result.other} other, {result.clients} connections; "
-        f"app CPU {result.server_cpu_s / max(result.ok, 1) * 1000:.2f} ms per hold)"
+        f"{name:<22} {result.ok_per_s:>6.0f} holds/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+        f"({result.ok} ok, {result.other} other, {result.clients} connections; "
+        f"app CPU {cpu_ms:.2f} ms per hold)"
     )
 
 
+@dataclass
+class Setup:
+    """The benchmark's data: one venue, an event per side, hold plans and buyers."""
+
+    venue: Venue
+    redis_event: int
+    pg_event: int
+    load: list[tuple[list[int], str]]  # (seats, buyer token), at most 8 seats per buyer
+    sse: list[tuple[list[int], str]]
+
+
+async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> Setup:
+    """Import a generated venue, open an event for each side, plan the holds."""
+    await migrate(conn)
+    await conn.execute(BASELINE_SCHEMA)
+    venue = generate_venue(args.kind, args.seats, 1)
+    venue_id = await save_venue(conn, venue, "generated")
+    rules = EventRules(max_seats_per_buyer=8)
+    redis_event = (await create_event(conn, venue_id, "redis", rules=rules)).id
+    pg_event = (await create_event(conn, venue_id, "pg", rules=rules)).id
+    await conn.execute(
+        "INSERT INTO bench_seats (event_id, seat_index) SELECT $1, generate_series(0, $2 - 1)",
+        pg_event,
+        venue.seat_count,
+    )
+    blocks = plan_blocks(venue)
+    now_ms = time.time_ns() // 1_000_000
+    tokens = [issue_token(SECRET, now_ms, 3600)[0] for _ in range(len(blocks) // 2 + 1)]
+    planned = [(block, tokens[i // 2]) for i, block in enumerate(blocks)]
+    sse = [(block, issue_token(SECRET, now_ms, 3600)[0]) for block in blocks[:SSE_BLOCKS]]
+    return Setup(venue, redis_event, pg_event, planned[SSE_BLOCKS:], sse)
+
+
+async def measure(args: argparse.Namespace, setup: Setup, server: list[psutil.Process]) -> None:
+    """SSE first (on a fresh server, for a clean memory figure), then both hold paths."""
+    venue, port = setup.venue, args.port
+    sse_requests = [
+        hold_request(f"/events/{setup.redis_event}/holds", venue, block, token)
+        for block, token in setup.sse[: args.sse_messages]
+    ]
+    sse = await sse_phase(
+        port,
+        f"/events/{setup.redis_event}/stream",
+        sse_requests,
+        [block[0] for block, _ in setup.sse],
+        args.sse_clients,
+        server,
+        args.sse_interval,
+    )
+    print(
+        f"SSE to {sse.connected} clients ({len(sse.latencies_s)} deliveries, {sse.missing} "
+        f"missing): from the hold's request p50 {percentile(sse.from_request_s, 50):.1f} ms, "
+        f"p99 {percentile(sse.from_request_s, 99):.1f} ms; from its reply p50 "
+        f"{percentile(sse.latencies_s, 50):.1f} ms, p99 {percentile(sse.latencies_s, 99):.1f} ms "
+        f"(negative: the message came first); first to last client p50 "
+        f"{percentile(sse.spread_s, 50):.1f} ms; server memory "
+        f"{sse.bytes_per_connection / 1024:.1f} KB per connection"
+    )
+    half = len(setup.load) // 2
+    results: dict[str, LoadResult] = {}
+    for name, event_id, path, part in (
+        ("redis (Lua)", setup.redis_event, "/events/{}/holds", setup.load[:half]),
+        ("postgres (FOR UPDATE)", setup.pg_event, "/baseline/events/{}/holds", setup.load[half:]),
+    ):
+        requests = [hold_request(path.format(event_id), venue, b, t) for b, t in part]
+        warm = min(500, len(requests) // 10)
+        await run_load(port, requests[:warm], 2.0, args.clients)
+        results[name] = await run_load(port, requests[warm:], args.seconds, args.clients, server)
+        print(_line(name, results[name]))
+    ratio = results["redis (Lua)"].ok_per_s / max(results["postgres (FOR UPDATE)"].ok_per_s, 1e-9)
+    print(f"ratio redis / postgres: {ratio:.1f}x")
+
+
 async def main(args: argparse.Namespace) -> None:
+    """Set up, run the server, measure, clean up."""
     run = secrets.token_hex(4)
     database, prefix = f"seatmap_bench_{run}", f"seatmap-bench-{run}:"
     admin = await asyncpg.connect(PG_ADMIN)
@@ -116,69 +194,20 @@ async def main(args: argparse.Namespace) -> None:
     await admin.close()
     pool = await create_pool(_dsn(database), max_size=4)
     redis = redis_client(REDIS_URL)
-    data_dir = Path(f"/tmp/{database}")
     proc = None
     try:
         async with pool.acquire() as conn:
-            await migrate(conn)
-            await conn.execute(BASELINE_SCHEMA)
-            venue = generate_venue(args.kind, args.seats, 1)
-            venue_id = await save_venue(conn, venue, "generated")
-            rules = EventRules(max_seats_per_buyer=8)
-            redis_event = (await create_event(conn, venue_id, "redis", rules=rules)).id
-            pg_event = (await create_event(conn, venue_id, "pg", rules=rules)).id
-            await conn.execute(
-                "INSERT INTO bench_seats (event_id, seat_index) "
-                "SELECT $1, generate_series(0, $2 - 1)",
-                pg_event, venue.seat_count,
-            )
+            setup = await prepare(conn, args)
         settings = Settings(database_url=_dsn(database), redis_url=REDIS_URL, redis_prefix=prefix)
-        await ensure_event_state(build_context(settings, pool, redis), redis_event)
-        blocks = plan_blocks(venue)
-        now_ms = time.time_ns() // 1_000_000
-        tokens = [issue_token(SECRET, now_ms, 3600)[0] for _ in range(len(blocks) // 2 + 1)]
-        owner = [tokens[i // 2] for i in range(len(blocks))]  # <= 8 seats per buyer
-        sse_blocks = blocks[-SSE_RESERVED_BLOCKS:]
-        load_blocks = list(zip(blocks[:-SSE_RESERVED_BLOCKS], owner, strict=False))
-        print(f"venue: {venue.seat_count} seats, {len(blocks)} hold blocks; "
-              f"{args.clients} client connections, {args.seconds:.0f} s per side")
-
-        port = args.port
-        proc = _server(port, _dsn(database), prefix, data_dir, args.workers)
-        await _wait_ready(port, proc)
-        parent = psutil.Process(proc.pid)
-        server = [parent, *parent.children()]
-        half = len(load_blocks) // 2
-        results: dict[str, LoadResult] = {}
-        for name, event_id, path, part in (
-            ("redis (Lua)", redis_event, "/events/{}/holds", load_blocks[:half]),
-            ("postgres (FOR UPDATE)", pg_event, "/baseline/events/{}/holds", load_blocks[half:]),
-        ):
-            requests = [hold_request(path.format(event_id), venue, b, t) for b, t in part]
-            warm = min(500, len(requests) // 10)
-            await run_load(port, requests[:warm], 2.0, args.clients)
-            results[name] = await run_load(
-                port, requests[warm:], args.seconds, args.clients, server
-            )
-            print(_line(name, results[name]))
-        ratio = results["redis (Lua)"].ok_per_s / max(results["postgres (FOR UPDATE)"].ok_per_s, 1e-9)
-        print(f"ratio redis / postgres: {ratio:.1f}x")
-
-        sse_tokens = [issue_token(SECRET, now_ms, 3600)[0] for _ in sse_blocks]
-        sse_requests = [
-            hold_request(f"/events/{redis_event}/holds", venue, b, t)
-            for b, t in zip(sse_blocks, sse_tokens, strict=True)
-        ]
-        sse = await sse_phase(
-            port, f"/events/{redis_event}/stream", sse_requests[: args.sse_messages],
-            [b[0] for b in sse_blocks], args.sse_clients, server, args.sse_interval,
-        )
+        await ensure_event_state(build_context(settings, pool, redis), setup.redis_event)
         print(
-            f"SSE to {sse.connected} clients: p50 {percentile(sse.latencies_s, 50):.1f} ms, "
-            f"p99 {percentile(sse.latencies_s, 99):.1f} ms after the hold's reply "
-            f"({len(sse.latencies_s)} deliveries, {sse.missing} missing); "
-            f"server memory {sse.bytes_per_connection / 1024:.1f} KB per connection"
+            f"venue: {setup.venue.seat_count} seats; {args.workers} server worker(s), "
+            f"{args.clients} client connections, {args.seconds:.0f} s per hold path"
         )
+        proc = _server(args.port, _dsn(database), prefix, Path(f"/tmp/{database}"), args.workers)
+        await _wait_ready(args.port, proc)
+        parent = psutil.Process(proc.pid)
+        await measure(args, setup, [parent, *parent.children()])
     finally:
         if proc is not None:
             proc.terminate()
@@ -203,5 +232,10 @@ if __name__ == "__main__":
     parser.add_argument("--sse-messages", type=int, default=60)
     parser.add_argument("--sse-interval", type=float, default=0.15, help="seconds between holds")
     parser.add_argument("--port", type=int, default=18_931)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    try:
+        import uvloop
+
+        uvloop.run(main(parser.parse_args()))
+    except ImportError:
+        asyncio.run(main(parser.parse_args()))

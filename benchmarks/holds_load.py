@@ -183,7 +183,9 @@ class SseResult:
     """SSE delivery figures."""
 
     connected: int
-    latencies_s: list[float]
+    latencies_s: list[float]  # from the hold's HTTP reply to arrival
+    from_request_s: list[float]  # from sending the hold request to arrival
+    spread_s: list[float]  # per message: last arrival minus first arrival
     missing: int
     bytes_per_connection: float
 
@@ -210,7 +212,9 @@ async def sse_phase(
     for first in range(0, clients, SSE_CONNECT_BATCH):
         batch = await asyncio.gather(
             *(
-                loop.create_connection(lambda: SseClient(get, connected, counter), "127.0.0.1", port)
+                loop.create_connection(
+                    lambda: SseClient(get, connected, counter), "127.0.0.1", port
+                )
                 for _ in range(min(SSE_CONNECT_BATCH, clients - first))
             )
         )
@@ -221,24 +225,31 @@ async def sse_phase(
     await asyncio.sleep(2.0)
     rss_after = memory_bytes(server)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    replies: list[tuple[int, float]] = []
+    replies: list[tuple[int, float, float]] = []
     for request, seat in zip(hold_requests, first_seats, strict=False):
+        sent = time.perf_counter()
         writer.write(request)
         status = await _read_response(reader)
-        replies.append((seat, time.perf_counter()))
+        replies.append((seat, sent, time.perf_counter()))
         assert status == 201, status
         await asyncio.sleep(interval_s)
     await asyncio.sleep(2.0)
     writer.close()
     latencies: list[float] = []
+    from_request: list[float] = []
+    arrivals: dict[int, list[float]] = {seat: [] for seat, _, _ in replies}
     missing = 0
     for protocol in protocols:
-        for seat, replied in replies:
+        for seat, sent, replied in replies:
             arrived = protocol.arrival(b'"seats":[[%d,1]' % seat)
             if arrived is None:
                 missing += 1
             else:
                 latencies.append(arrived - replied)
-    for transport in transports:
-        transport.close()
-    return SseResult(counter[0], latencies, missing, (rss_after - rss_before) / max(1, clients))
+                from_request.append(arrived - sent)
+                arrivals[seat].append(arrived)
+    spread = [max(a) - min(a) for a in arrivals.values() if a]
+    for open_transport in transports:
+        open_transport.close()
+    per_connection = (rss_after - rss_before) / max(1, clients)
+    return SseResult(counter[0], latencies, from_request, spread, missing, per_connection)

@@ -25,15 +25,15 @@ from starlette.routing import BaseRoute, Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lockservice.errors import HoldConflict  # noqa: E402
-from lockservice.routes import json_body, seat_indices  # noqa: E402
-from lockservice.rules import hold_args, violation  # noqa: E402
-from lockservice.service import LockService  # noqa: E402
-from lockservice.sessions import require_buyer  # noqa: E402
-from seatmap.adminroutes import json_response  # noqa: E402
-from seatmap.app import compose_app  # noqa: E402
-from seatmap.context import ServiceContext  # noqa: E402
-from seatmap.settings import load_settings  # noqa: E402
+from lockservice.errors import HoldConflict
+from lockservice.routes import json_body, seat_indices
+from lockservice.rules import hold_args, violation
+from lockservice.service import LockService
+from lockservice.sessions import require_buyer
+from seatmap.adminroutes import json_response
+from seatmap.app import compose_app
+from seatmap.context import ServiceContext
+from seatmap.settings import load_settings
 
 BASELINE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_seats (
@@ -67,16 +67,19 @@ def baseline_routes(ctx: ServiceContext) -> list[BaseRoute]:
         async with ctx.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO bench_buyers VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-                event_id, buyer,
+                event_id,
+                buyer,
             )
             have = await conn.fetchval(
                 "SELECT seats FROM bench_buyers WHERE event_id = $1 AND buyer_id = $2 FOR UPDATE",
-                event_id, buyer,
+                event_id,
+                buyer,
             )
             rows = await conn.fetch(
                 "SELECT seat_index, status FROM bench_seats WHERE event_id = $1 "
                 "AND seat_index = ANY($2::int[]) ORDER BY seat_index FOR UPDATE",
-                event_id, locked,
+                event_id,
+                locked,
             )
             status = {r[0]: r[1] for r in rows}
             taken = [s for s in seats if status[s] != 0]
@@ -88,23 +91,33 @@ def baseline_routes(ctx: ServiceContext) -> list[BaseRoute]:
             def free(i: int) -> bool:
                 return i >= 0 and i not in chosen and status[i] == 0
 
-            orphans = [g[o] for g in groups for o, t in ((1, 2), (3, 4)) if free(g[o]) and not free(g[t])]
+            orphans = [
+                g[o] for g in groups for o, t in ((1, 2), (3, 4)) if free(g[o]) and not free(g[t])
+            ]
             if orphans and rules.no_orphans:
                 raise violation("orphan_seat", venue, rules, orphans)
             token = secrets.token_urlsafe(24)
             hold_id = await conn.fetchval(
                 "INSERT INTO bench_holds (event_id, token, buyer_id, seats, expires_at) "
                 "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id",
-                event_id, token, buyer, seats, float(rules.hold_ttl_s),
+                event_id,
+                token,
+                buyer,
+                seats,
+                float(rules.hold_ttl_s),
             )
             await conn.execute(
                 "UPDATE bench_seats SET status = 1, hold_id = $3 WHERE event_id = $1 "
                 "AND seat_index = ANY($2::int[])",
-                event_id, seats, hold_id,
+                event_id,
+                seats,
+                hold_id,
             )
             await conn.execute(
                 "UPDATE bench_buyers SET seats = seats + $3 WHERE event_id = $1 AND buyer_id = $2",
-                event_id, buyer, len(seats),
+                event_id,
+                buyer,
+                len(seats),
             )
         return json_response({"hold_token": token, "fencing": hold_id, "seats": seats}, 201)
 

@@ -10,8 +10,12 @@ Each journey is a new buyer behind their own (forwarded) address:
    (revalidating with If-None-Match tiles this user has seen before);
 5. hold 1-6 seats: pick them in a row of that block, or ask for best-available;
    on 409/422 try once more elsewhere, then fall back to best-available;
-6. confirm most holds (operator key, one Idempotency-Key per sale), release
-   some, and walk away from the rest so they expire.
+6. after a checkout pause, confirm most holds (operator key, one Idempotency-Key
+   per sale; 10% extend first), release some, and walk away from the rest so
+   they expire.
+
+Pauses are people's: 2-5 s on each map view, 4-12 s of checkout, 3-10 s before
+the next buyer on the same user; a journey takes about 20 s, about 24 requests.
 
 409, 422 and 429 are expected answers in an on-sale and count as successes; any
 other non-2xx/304 answer is an error. Every hold and sale is appended to a JSON
@@ -35,7 +39,7 @@ import random
 import socket
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,10 +51,14 @@ from locust.env import Environment
 TILE_PX = 256
 EXPECTED = {409, 422, 429}
 SCREENS = ((390, 844), (390, 844), (412, 915), (1440, 900), (1920, 1080))
-STREAM_READ_S = 1.0
+# Messages kept per stream to find a hold whose message beat the hold's own reply.
+RECENT_MESSAGES = 64
 STREAM_CONNECT_TIMEOUT_S = 10.0
 # How long a leaving buyer waits for its own hold to arrive on the stream.
 STREAM_GRACE_S = 2.0
+# Pauses longer than this may outlast the server's 5 s keep-alive once a busy machine adds
+# its own delays on both sides.
+KEEPALIVE_SAFE_S = 2.5
 MAX_STREAM_BUFFER = 1 << 20
 
 
@@ -93,31 +101,29 @@ def _write_statuses(environment: Environment, **_: Any) -> None:
     _log_handle.close()
 
 
-def think(low_s: float, high_s: float) -> None:
-    """Pause like a person would, scaled by SEATMAP_LOAD_THINK."""
-    gevent.sleep(random.uniform(low_s, high_s) * THINK)
-
-
-def seat_indices(payload: Any) -> list[int]:
-    """Seat indices named by a stream message, whatever shape its seat list has."""
-    found: list[int] = []
-    items = payload.get("seats", []) if isinstance(payload, dict) else []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, int):
-            found.append(item)
-        elif isinstance(item, list) and item and isinstance(item[0], int):
-            found.append(item[0])
-        elif isinstance(item, dict) and isinstance(item.get("index"), int):
-            found.append(item["index"])
-    return found
+def message_seats(message: bytes) -> set[int]:
+    """Seat indices a stream message names (`"seats": [[index, status], ...]`)."""
+    data = b"".join(line[5:].lstrip() for line in message.split(b"\n") if line.startswith(b"data:"))
+    try:
+        payload = json.loads(data) if data else None
+    except ValueError:
+        return set()
+    seats = payload.get("seats") if isinstance(payload, dict) else None
+    if not isinstance(seats, list):
+        return set()
+    return {
+        item[0] for item in seats if isinstance(item, list) and item and isinstance(item[0], int)
+    }
 
 
 class LiveStream:
     """A minimal SSE client: HTTP/1.0 over a socket, in a greenlet, reporting to locust.
 
     It reports the time to the response headers as request "SSE open", and, for
-    each hold the buyer makes, the time from the hold's reply until a stream
-    message names one of its seats as "SSE own hold".
+    the hold the buyer makes, the time from the hold's reply until a stream
+    message names one of its seats as "SSE own hold" (0 if it came first).
+    Messages are only framed and kept, not parsed, unless a hold is awaited: one
+    locust process reads the streams of every buyer, browsers each read their own.
     """
 
     def __init__(self, environment: Environment, host: str, headers: dict[str, str]) -> None:
@@ -125,9 +131,9 @@ class LiveStream:
         parts = urlsplit(host)
         self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._headers = headers
-        self._stop = False
-        self._seen: dict[int, float] = {}
-        self._watch: dict[int, float] = {}
+        self._recent: deque[tuple[float, bytes]] = deque(maxlen=RECENT_MESSAGES)
+        self._awaited: set[int] = set()
+        self._replied_at = 0.0
         self._greenlet: gevent.Greenlet | None = None
         self.messages = 0
 
@@ -145,31 +151,26 @@ class LiveStream:
         """Connect and start reading in the background."""
         self._greenlet = gevent.spawn(self._run)
 
-    def watch(self, seats: list[int], replied_at: float) -> None:
-        """Time the arrival of a message naming any of these seats (held just now)."""
-        seen = [self._seen[s] for s in seats if s in self._seen and self._seen[s] >= replied_at]
-        if seen:
-            self._environment.events.request.fire(
-                request_type="SSE", name="own hold", response_time=0.0,
-                response_length=0, exception=None, context={},
-            )  # fmt: skip
-            return
-        for s in seats:
-            self._watch[s] = replied_at
+    def watch(self, seats: list[int], asked_at: float) -> None:
+        """Time the arrival of the message naming these seats, held by a request sent at
+        `asked_at` whose reply has just come in."""
+        wanted = set(seats)
+        for arrived, message in self._recent:
+            if arrived >= asked_at and wanted & message_seats(message):
+                self._fire("own hold", time.perf_counter())
+                return
+        self._awaited, self._replied_at = wanted, time.perf_counter()
 
     def close(self) -> None:
-        """Give pending holds a short grace to arrive, then hang up like a leaving tab."""
+        """Give an awaited hold a short grace to arrive, then hang up like a leaving tab."""
         deadline = time.perf_counter() + STREAM_GRACE_S
-        while self._watch and time.perf_counter() < deadline and self._greenlet is not None:
+        while self._awaited and time.perf_counter() < deadline and self._greenlet is not None:
             gevent.sleep(0.05)
-        self._stop = True
         if self._greenlet is not None:
-            self._greenlet.join(timeout=STREAM_READ_S + 1)
-            self._greenlet.kill(block=False)
-        if self._watch:
-            started = min(self._watch.values())
-            self._fire("own hold", started, RuntimeError("own hold not seen on the stream"))
-            self._watch.clear()
+            self._greenlet.kill(block=True, timeout=2)
+        if self._awaited:
+            self._fire("own hold", self._replied_at, RuntimeError("own hold not on the stream"))
+            self._awaited = set()
 
     def _run(self) -> None:
         started = time.perf_counter()
@@ -196,56 +197,40 @@ class LiveStream:
                 self._fire("open", started, RuntimeError(f"stream answered {status_line!r}"))
                 return
             self._fire("open", started, size=len(head))
-            sock.settimeout(STREAM_READ_S)
+            sock.settimeout(None)  # close() ends the read by killing this greenlet
             self._read(sock, buffer)
         except OSError as exc:
-            if not self._stop:
-                self._fire("read", started, exc)
+            self._fire("read", started, exc)
         finally:
             sock.close()
 
     def _read(self, sock: socket.socket, buffer: bytes) -> None:
-        while not self._stop:
+        while True:
             while b"\n\n" in buffer:
                 message, _, buffer = buffer.partition(b"\n\n")
                 self._handle(message)
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                continue
+            chunk = sock.recv(65536)
             if not chunk:
-                if not self._stop:
-                    raise ConnectionResetError("server closed the stream")
-                return
+                raise ConnectionResetError("server closed the stream")
             buffer += chunk
             if len(buffer) > MAX_STREAM_BUFFER:
                 raise OSError("stream message larger than 1 MiB")
 
     def _handle(self, message: bytes) -> None:
-        data = b"\n".join(
-            line[5:].lstrip() for line in message.split(b"\n") if line.startswith(b"data:")
-        )
-        if not data:
+        if message.startswith(b":"):  # heartbeat comment
             return
         self.messages += 1
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            return
-        now = time.perf_counter()
-        for seat in seat_indices(payload):
-            self._seen[seat] = now
-            replied_at = self._watch.pop(seat, None)
-            if replied_at is not None:
-                for other in [s for s, t in self._watch.items() if t == replied_at]:
-                    del self._watch[other]
-                self._fire("own hold", replied_at)
+        if self._awaited and self._awaited & message_seats(message):
+            self._awaited = set()
+            self._fire("own hold", self._replied_at)
+        else:
+            self._recent.append((time.perf_counter(), message))
 
 
 class Buyer(FastHttpUser):
     """One person after another buying tickets from the same browser and address."""
 
-    wait_time = between(2.0, 8.0)
+    wait_time = between(3.0 * THINK, 10.0 * THINK)
     network_timeout = 30.0
     connection_timeout = 10.0
 
@@ -257,6 +242,17 @@ class Buyer(FastHttpUser):
         self.etags: dict[str, str] = {}
         self.tile_template = ""
         self.max_zoom = int(PLAN["max_zoom"])
+
+    def think(self, low_s: float, high_s: float) -> None:
+        """Pause like a person would (scaled by SEATMAP_LOAD_THINK).
+
+        Before a long pause the idle connections are dropped, as a browser does when the
+        server closes them (uvicorn's keep-alive is 5 s): it opens new ones afterwards.
+        """
+        pause_s = random.uniform(low_s, high_s) * THINK
+        if pause_s > KEEPALIVE_SAFE_S:
+            self.client.client.close()
+        gevent.sleep(pause_s)
 
     # -- HTTP helpers -------------------------------------------------------------------
 
@@ -352,11 +348,11 @@ class Buyer(FastHttpUser):
         stream = LiveStream(self.environment, self.host or "", {"X-Forwarded-For": self.address})
         stream.start()
         try:
-            think(1.0, 3.0)
+            self.think(2.0, 5.0)
             block = random.choices(BLOCKS, cum_weights=BLOCK_WEIGHTS)[0]
             detail_zoom = min(self.max_zoom, int(PLAN["detail_zoom"]))
             self._tiles(detail_zoom, block["cx0"], block["cy0"])
-            think(1.0, 3.0)
+            self.think(2.0, 5.0)
             hold = self._hold(auth, block, buyer, stream)
             if hold is not None:
                 self._finish(auth, hold, buyer)
@@ -401,12 +397,14 @@ class Buyer(FastHttpUser):
         """Confirm (most), release (some) or abandon (the rest) a hold."""
         hold_path = f"/events/{EVENT_ID}/holds/{hold['hold_token']}"
         seats = [int(s["index"]) for s in hold["seats"]]
-        think(1.0, 3.0)
         fate = random.random()
         if fate < 0.10:
+            self.think(3.0, 8.0)
             self._call("POST", f"{hold_path}/extend", "/events/[id]/holds/[token]/extend",
                        headers=auth, json={})  # fmt: skip
-            think(0.5, 2.0)
+            self.think(2.0, 4.0)
+        else:
+            self.think(4.0, 12.0)  # checkout: payment details, then the box office confirms
         if fate < 0.78:
             key = str(uuid.uuid4())
             headers = {"X-API-Key": API_KEY, "Idempotency-Key": key}

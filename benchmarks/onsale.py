@@ -558,7 +558,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kind", default=None, help="arena (theater with --quick)")
     parser.add_argument("--seats", type=int, default=None, help="20000 (2000 with --quick)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--hold-ttl", type=int, default=15, help="hold time of the event, s")
+    parser.add_argument("--hold-ttl", type=int, default=20, help="hold time of the event, s")
     parser.add_argument("--think", type=float, default=None, help="think-time multiplier (1)")
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "onsale")
     parser.add_argument("--quick", action="store_true", help="smoke run: 50 buyers, 10 s")

@@ -20,7 +20,8 @@ from seatmap.model import SeatType, Venue
 from seatmap.status import SeatStatus
 
 if TYPE_CHECKING:
-    from lockservice.holds import Hold, Holds
+    from lockservice.holdrecord import Hold
+    from lockservice.holds import Holds
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

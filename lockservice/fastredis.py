@@ -30,8 +30,11 @@ class HiredisPackingConnection(Connection):
     """A TCP connection whose commands are packed by hiredis."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        """The RESP bytes of one command (single-word command names only)."""
+        """The RESP bytes of one command; a command name like "SCRIPT LOAD" is split."""
         assert _hiredis_pack is not None
+        head = args[0]
+        if (isinstance(head, str) and " " in head) or (isinstance(head, bytes) and b" " in head):
+            args = (*head.split(), *args[1:])
         return [_hiredis_pack(args)]
 
 

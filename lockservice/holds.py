@@ -8,10 +8,7 @@ scripts as ARGV, so tests can fake them.
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +20,7 @@ from lockservice.adminscripts import Scripts
 from lockservice.bestavailable import RowOrder, row_order
 from lockservice.errors import ConfirmInProgress, HoldConflict, HoldGone, NotHoldOwner
 from lockservice.fastredis import ScriptRunner
+from lockservice.holdrecord import Hold, hold_from_fields, ints, new_hold_token, text, valid_token
 from lockservice.keys import TOMBSTONE_TTL_MS, EventKeys, event_keys
 from lockservice.ratelimit import WINDOW_MS, Budget, rate_limited
 from lockservice.reconcile import ensure_event_state
@@ -31,40 +29,9 @@ from seatmap.errors import Unprocessable
 from seatmap.livekeys import STREAM_MAXLEN
 from seatmap.model import Venue
 
-HOLD_TOKEN_BYTES = 24  # 192 bits: a hold token is a bearer secret
-HOLD_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # How long a hold may stay "confirming" before the sweeper asks PostgreSQL what happened.
 CONFIRM_GRACE_MS = 120_000
 SWEEP_BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """One hold as its owner sees it."""
-
-    token: str
-    event_id: int
-    buyer_id: str
-    fencing: int
-    seats: tuple[int, ...]
-    state: str
-    created_ms: int
-    expires_ms: int
-    max_expires_ms: int
-    accessible: bool
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _ints(values: Sequence[Any]) -> list[int]:
-    return [int(v) for v in values]
-
-
-def new_hold_token() -> str:
-    """A fresh, unguessable hold token."""
-    return secrets.token_urlsafe(HOLD_TOKEN_BYTES)
 
 
 class Holds:
@@ -136,48 +103,28 @@ class Holds:
         k = self.keys(event_id)
         now_ms = self._ctx.clock.now_ms()
         budget = budget or Budget([k.rate("-", "-"), k.rate("-", "-")], [0, 0])
-        args: list[Any] = [
-            buyer_id,
-            token,
-            now_ms,
-            event_rules.hold_ttl_s * 1000,
-            event_rules.max_hold_s * 1000,
-            event_rules.max_seats_per_buyer,
-            int(event_rules.no_orphans),
-            int(event_rules.contiguous_in_row),
-            int(event_rules.restrict_accessible),
-            int(accessible),
-            STREAM_MAXLEN,
-            *budget.intervals_ms,
-            WINDOW_MS,
-            " ".join(map(str, hold_rules.hold_args(venue, seats))),
-        ]
+        seat_args = " ".join(map(str, hold_rules.hold_args(venue, seats)))
+        args = [buyer_id, token, now_ms, *hold_rules.rule_args(event_rules), int(accessible)]
+        args += [STREAM_MAXLEN, *budget.intervals_ms, WINDOW_MS, seat_args]
         keys = [k.status, k.hold(token), k.expiry, k.buyers, k.fencing, k.log, *budget.keys]
         reply = await self._call(event_id, self._scripts.hold, keys, args)
-        outcome = _text(reply[0])
+        outcome = text(reply[0])
         if outcome == "ok":
             self._count["ok"].inc()
-            return Hold(
-                token,
-                event_id,
-                buyer_id,
-                int(reply[1]),
-                tuple(seats),
-                "held",
-                now_ms,
-                int(reply[2]),
-                now_ms + event_rules.max_hold_s * 1000,
-                accessible,
-            )
+            max_ms = now_ms + event_rules.max_hold_s * 1000
+            fields = {"buyer": buyer_id, "fencing": text(reply[1]), "created_ms": str(now_ms)}
+            fields.update(expires_ms=text(reply[2]), max_expires_ms=str(max_ms))
+            fields.update(seats=",".join(map(str, seats)), accessible=str(int(accessible)))
+            return hold_from_fields(token, event_id, fields, "held")
         if outcome == "rate_limited":
             self._count["rate_limited"].inc()
             raise rate_limited(int(reply[1]), "hold attempts")
         if outcome == "seats_taken":
             self._count["conflict"].inc()
-            raise HoldConflict([venue.full_label(s) for s in _ints(reply[1:])])
+            raise HoldConflict([venue.full_label(s) for s in ints(reply[1:])])
         self._count["rule"].inc()
-        rule = _text(reply[1])
-        involved = _ints(reply[2:]) if rule != hold_rules.MAX_SEATS_PER_BUYER else []
+        rule = text(reply[1])
+        involved = ints(reply[2:]) if rule != hold_rules.MAX_SEATS_PER_BUYER else []
         held = int(reply[2]) if rule == hold_rules.MAX_SEATS_PER_BUYER else 0
         alternative = None
         if suggest and rule != hold_rules.MAX_SEATS_PER_BUYER:
@@ -189,13 +136,13 @@ class Holds:
     async def get(self, event_id: int, buyer_id: str, token: str) -> Hold:
         """The buyer's hold; 404 if unknown or someone else's, 410 if it has ended."""
         k = self.keys(event_id)
-        if not HOLD_TOKEN_RE.match(token):
+        if not valid_token(token):
             raise NotHoldOwner()
         async with self._ctx.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(k.hold(token))
             pipe.zscore(k.expiry, token)
             raw, due = await pipe.execute()
-        fields = {_text(a): _text(b) for a, b in raw.items()}
+        fields = {text(a): text(b) for a, b in raw.items()}
         if not fields or fields.get("buyer") != buyer_id:
             raise NotHoldOwner()
         state = fields["state"]
@@ -205,41 +152,25 @@ class Holds:
             state = "expired"
         if state not in ("held", "confirming"):
             raise HoldGone(state)
-        return Hold(
-            token,
-            event_id,
-            buyer_id,
-            int(fields["fencing"]),
-            tuple(int(s) for s in fields["seats"].split(",") if s),
-            state,
-            int(fields["created_ms"]),
-            int(fields["expires_ms"]),
-            int(fields["max_expires_ms"]),
-            fields.get("accessible") == "1",
-        )
+        return hold_from_fields(token, event_id, fields, state)
 
     def _refused(self, reply: list[Any]) -> None:
         """Raise the error for a refused extend/release/confirm reply."""
-        outcome = _text(reply[0])
+        outcome = text(reply[0])
         if outcome == "missing":
             raise NotHoldOwner()
         if outcome == "busy":
             raise ConfirmInProgress("the hold is being confirmed")
         if outcome == "gone":
-            raise HoldGone(_text(reply[1]))
+            raise HoldGone(text(reply[1]))
 
     async def extend(self, view: EventView, buyer_id: str, token: str) -> Hold:
         """Push the hold's expiry out by the event's hold time, up to its maximum."""
         event_id = view.event.id
-        if not HOLD_TOKEN_RE.match(token):
+        if not valid_token(token):
             raise NotHoldOwner()
         k = self.keys(event_id)
-        args: list[Any] = [
-            buyer_id,
-            token,
-            self._ctx.clock.now_ms(),
-            view.event.rules.hold_ttl_s * 1000,
-        ]
+        args = [buyer_id, token, self._ctx.clock.now_ms(), view.event.rules.hold_ttl_s * 1000]
         reply = await self._eval(self._scripts.extend, [k.hold(token), k.expiry], args)
         self._refused(reply)
         return await self.get(event_id, buyer_id, token)
@@ -249,54 +180,43 @@ class Holds:
     ) -> int:
         """Release the hold, or only `seats` of it; returns how many seats it still holds."""
         venue, event_id = view.venue, view.event.id
-        if not HOLD_TOKEN_RE.match(token):
+        if not valid_token(token):
             raise NotHoldOwner()
         if seats is not None and (not seats or len(set(seats)) != len(seats)):
             raise Unprocessable("seats must be a non-empty list without repeats")
         k = self.keys(event_id)
-        args: list[Any] = [
-            buyer_id,
-            token,
-            self._ctx.clock.now_ms(),
-            STREAM_MAXLEN,
-            int(view.event.rules.no_orphans),
-            TOMBSTONE_TTL_MS,
-        ]
+        no_orphans = int(view.event.rules.no_orphans)
+        args = [buyer_id, token, self._ctx.clock.now_ms(), STREAM_MAXLEN, no_orphans]
+        args.append(TOMBSTONE_TTL_MS)
         if seats is not None:
             args += hold_rules.release_args(venue, seats)
         keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
         reply = await self._eval(self._scripts.release, keys, args)
         self._refused(reply)
-        outcome = _text(reply[0])
+        outcome = text(reply[0])
         if outcome == "not_in_hold":
             raise Unprocessable(
                 "some seats are not part of this hold",
-                seats=[venue.full_label(s) for s in _ints(reply[1:])],
+                seats=[venue.full_label(s) for s in ints(reply[1:])],
             )
         if outcome == "rule":
-            raise hold_rules.violation(_text(reply[1]), venue, view.event.rules, _ints(reply[2:]))
+            raise hold_rules.violation(text(reply[1]), venue, view.event.rules, ints(reply[2:]))
         return int(reply[1])
 
     async def end(self, event_id: int, token: str, force: bool, kind: str = "expire") -> str:
         """Run EXPIRE on one hold; returns its outcome ("ended", "not_due", "confirming"...)."""
         k = self.keys(event_id)
-        args: list[Any] = [
-            token,
-            self._ctx.clock.now_ms(),
-            STREAM_MAXLEN,
-            TOMBSTONE_TTL_MS,
-            int(force),
-            kind,
-        ]
+        now_ms = self._ctx.clock.now_ms()
+        args = [token, now_ms, STREAM_MAXLEN, TOMBSTONE_TTL_MS, int(force), kind]
         keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
         reply = await self._eval(self._scripts.expire, keys, args)
-        return _text(reply[0])
+        return text(reply[0])
 
     async def sweep(self, event_id: int, due_tokens: Sequence[bytes]) -> list[str]:
         """Expire these due holds; returns the tokens of due holds stuck in "confirming"."""
         stuck: list[str] = []
         for raw in due_tokens:
-            token = _text(raw)
+            token = text(raw)
             if await self.end(event_id, token, force=False) == "confirming":
                 stuck.append(token)
         return stuck
@@ -309,22 +229,16 @@ class Holds:
         Also succeeds for a hold already frozen under the same idempotency key (an
         earlier attempt that died); callers serialise attempts per key.
         """
-        if not HOLD_TOKEN_RE.match(token):
+        if not valid_token(token):
             raise NotHoldOwner()
         k = self.keys(event_id)
-        args: list[Any] = [
-            buyer_id,
-            token,
-            self._ctx.clock.now_ms(),
-            CONFIRM_GRACE_MS,
-            idempotency_key,
-            STREAM_MAXLEN,
-        ]
+        now_ms = self._ctx.clock.now_ms()
+        args = [buyer_id, token, now_ms, CONFIRM_GRACE_MS, idempotency_key, STREAM_MAXLEN]
         keys = [k.status, k.hold(token), k.expiry, k.log]
         reply = await self._eval(self._scripts.mark_confirming, keys, args)
         self._refused(reply)
-        seats = [int(s) for s in _text(reply[3]).split(",") if s]
-        return _text(reply[1]), int(reply[2]), seats
+        seats = [int(s) for s in text(reply[3]).split(",") if s]
+        return text(reply[1]), int(reply[2]), seats
 
     async def mark_sold(self, event_id: int, token: str, fencing: int) -> bool:
         """Mark a confirming hold's seats sold; False if the hold is no longer confirming."""
@@ -332,13 +246,13 @@ class Holds:
         keys = [k.status, k.hold(token), k.expiry, k.log]
         args: list[Any] = [token, fencing, STREAM_MAXLEN, TOMBSTONE_TTL_MS]
         reply = await self._eval(self._scripts.mark_sold, keys, args)
-        return _text(reply[0]) == "ok"
+        return text(reply[0]) == "ok"
 
     async def set_blocked(self, view: EventView, seats: Sequence[int], block: bool) -> int:
         """Block available seats (all or nothing) or unblock blocked ones; returns changes."""
         k = self.keys(view.event.id)
         args: list[Any] = [STREAM_MAXLEN, "block" if block else "unblock", *seats]
         reply = await self._call(view.event.id, self._scripts.block, [k.status, k.log], args)
-        if _text(reply[0]) == "seats_taken":
-            raise HoldConflict([view.venue.full_label(s) for s in _ints(reply[1:])])
+        if text(reply[0]) == "seats_taken":
+            raise HoldConflict([view.venue.full_label(s) for s in ints(reply[1:])])
         return int(reply[2])

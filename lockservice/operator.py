@@ -82,7 +82,8 @@ def operator_routes(service: LockService) -> list[BaseRoute]:
         require_operator(request, ctx)
         view = await event_view(service, request)
         raw_limit = request.query_params.get("limit", "1000")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LISTED_HOLDS:
+        valid = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6
+        if not valid or not 1 <= int(raw_limit) <= MAX_LISTED_HOLDS:
             raise BadRequest(f"limit must be 1..{MAX_LISTED_HOLDS}", field="limit")
         return json_response({"holds": await _holds(service, view, int(raw_limit))})
 

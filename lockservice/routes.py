@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from lockservice import sales
 from lockservice.bestavailable import SeatFilter, hold_best_available
 from lockservice.errors import UnknownSeats
-from lockservice.holds import Hold
+from lockservice.holdrecord import Hold
 from lockservice.ratelimit import client_ip
 from lockservice.rules import MAX_SEATS_PER_BUYER, MAX_SEATS_PER_REQUEST, violation
 from lockservice.sessions import bearer_token, issue_token, require_buyer, verify_token

@@ -56,6 +56,18 @@ def release_args(venue: Venue, seats: Sequence[int]) -> list[int]:
     return out
 
 
+def rule_args(rules: EventRules) -> list[int]:
+    """HOLD's ARGV 4-9: ttl_ms, max_hold_ms, max seats per buyer and the three rule flags."""
+    return [
+        rules.hold_ttl_s * 1000,
+        rules.max_hold_s * 1000,
+        rules.max_seats_per_buyer,
+        int(rules.no_orphans),
+        int(rules.contiguous_in_row),
+        int(rules.restrict_accessible),
+    ]
+
+
 def describe(rule: str, rules: EventRules, held_already: int = 0) -> str:
     """The human explanation of a broken rule."""
     if rule == ORPHAN_SEAT:

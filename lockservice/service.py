@@ -51,7 +51,7 @@ class LockService:
         self.scripts = register_scripts(self.script_redis)
         self.holds = Holds(ctx, self.scripts, ScriptRunner(self.script_redis))
         self.limiter = RateLimiter(ctx, self.scripts.rate)
-        self.hub = StreamHub(sse_heartbeat_s)
+        self.hub = StreamHub(ctx, sse_heartbeat_s)
         # Events the sweeper looks at: all events at the last reconcile, plus any used since.
         self.events: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,7 +73,9 @@ class LockService:
             await self.scripts.load(self.script_redis)
             await self.reconcile_all()
         except (RedisError, OSError) as exc:  # keep starting; the loops retry
-            log.warning("lock service started without Redis or PostgreSQL: %r", exc)
+            log.warning(
+                "lock service started without Redis or PostgreSQL: %s: %s", type(exc).__name__, exc
+            )
         self.hub.start()
         self._tasks = [
             asyncio.create_task(
@@ -137,7 +139,9 @@ class LockService:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                log.warning("%s: backend unavailable: %r", work.__name__, exc)
+                log.warning(
+                    "%s: backend unavailable: %s: %s", work.__name__, type(exc).__name__, exc
+                )
             except Exception:
                 log.exception("%s failed", work.__name__)
 

@@ -31,6 +31,10 @@ class BuyerSession:
     expires_at_s: int
 
 
+def _decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def _sign(secret: str, payload: str) -> str:
     digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -49,7 +53,7 @@ def issue_token(secret: str, now_ms: int, ttl_s: int) -> tuple[str, BuyerSession
 def verify_token(secret: str, token: str, now_ms: int) -> BuyerSession:
     """The session a token stands for; raises Unauthorized if forged, malformed or expired."""
     parts = token.split(".") if len(token) <= MAX_TOKEN_CHARS else []
-    if len(parts) != 4 or parts[0] != TOKEN_VERSION or not parts[2].isdigit():
+    if len(parts) != 4 or parts[0] != TOKEN_VERSION or not _decimal(parts[2]):
         raise Unauthorized("malformed buyer token")
     payload = ".".join(parts[:3])
     if not secret or not hmac.compare_digest(parts[3].encode(), _sign(secret, payload).encode()):

@@ -1,9 +1,9 @@
 """Live seat changes as server-sent events, and the status snapshot they start from.
 
-`GET /events/{id}/stream` is plain ASGI streaming. Every connection subscribes
-to the process's one follower of the event (`ctx.feed`), so a change is read
-from Redis once per process and serialised once (cached in the entry's memo)
-for all local clients. Message: SSE `id` = the change-log Stream id, `data` =
+`GET /events/{id}/stream` is plain ASGI streaming. One broadcaster per event
+and process (`lockservice.fanout`) follows the event through `ctx.feed` and
+writes each change, serialised once, to every local client. Message: SSE `id` =
+the change-log Stream id, `data` =
 `{"kind", "seats": [[index, status], ...], "dirty": {"z": [[x0, y0, x1, y1], ...]}}`
 with public statuses (confirming shows as held). A client that reconnects with
 Last-Event-ID (header, or `?last_event_id=` for the first connection) first gets
@@ -19,18 +19,25 @@ import contextlib
 import re
 from typing import Any
 
-import numpy as np
 import orjson
 from redis.exceptions import ResponseError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from lockservice.fanout import (
+    HEARTBEAT,
+    Broadcaster,
+    Connection,
+    StreamId,
+    reset_message,
+    stream_id,
+)
 from lockservice.keys import event_keys
 from lockservice.reconcile import ensure_event_state
-from seatmap.changefeed import ChangeEntry, Subscription, parse_entry
+from seatmap.changefeed import ChangeEntry, parse_entry
 from seatmap.context import EventView, ServiceContext
-from seatmap.errors import NotFound
+from seatmap.errors import NotFound, ServiceUnavailable
 from seatmap.grid import dirty_tiles
 from seatmap.livekeys import STREAM_MAXLEN
 from seatmap.status import PUBLIC_STATUS
@@ -40,19 +47,12 @@ STREAM_ID_RE = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 RETRY_MS = 2000
 BACKLOG_BATCH = 1000
 MEMO_KEY = "lockservice.sse"
-HEARTBEAT = ChangeEntry("", "_heartbeat", 0, np.empty(0, np.int64))
-CLOSE = ChangeEntry("", "_close", 0, np.empty(0, np.int64))
 PUBLIC_TABLE = bytes(PUBLIC_STATUS.get(i, i) for i in range(256))
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-
-
-def _sid(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def sse_message(entry: ChangeEntry, view: EventView) -> bytes:
@@ -76,35 +76,18 @@ def sse_message(entry: ChangeEntry, view: EventView) -> bytes:
     return cached
 
 
-def _reset_message(stream_id: str, reason: str) -> bytes:
-    data = orjson.dumps({"reason": reason}).decode()
-    id_line = f"id: {stream_id}\n" if stream_id != "0-0" else ""
-    return f"{id_line}event: reset\ndata: {data}\n\n".encode()
-
-
-class Connection:
-    """One open stream: its subscription and whether it should end."""
-
-    __slots__ = ("closing", "shutdown", "sub")
-
-    def __init__(self, sub: Subscription) -> None:
-        self.sub = sub
-        self.closing = False
-        self.shutdown = False
-
-    def wake(self, entry: ChangeEntry) -> None:
-        """Queue a control entry without ever blocking or marking the client lagged."""
-        with contextlib.suppress(asyncio.QueueFull):
-            self.sub.queue.put_nowait(entry)
+SHUTDOWN = f"retry: {RETRY_MS}\n: server restarting\n\n".encode()
 
 
 class StreamHub:
-    """This process's open streams: sends heartbeats, and ends them all at shutdown."""
+    """This process's broadcasters (one per event), heartbeats, and the end at shutdown."""
 
-    def __init__(self, heartbeat_s: float) -> None:
+    def __init__(self, ctx: ServiceContext, heartbeat_s: float) -> None:
+        self.ctx = ctx
         self.heartbeat_s = heartbeat_s
-        self.connections: set[Connection] = set()
+        self.broadcasters: dict[int, Broadcaster] = {}
         self.closed = False
+        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -113,27 +96,42 @@ class StreamHub:
         if self._task is None:
             self._task = asyncio.create_task(self._beat(), name="sse-heartbeat")
 
+    async def broadcaster(self, view: EventView) -> Broadcaster:
+        """The running broadcaster of an event, started on first use."""
+        found = self.broadcasters.get(view.event.id)
+        if found is None:
+            async with self._lock:
+                found = self.broadcasters.get(view.event.id)
+                if found is None:
+                    found = Broadcaster(self.ctx, view.event.id, lambda e: sse_message(e, view))
+                    self.broadcasters[view.event.id] = found
+        await found.ready()
+        return found
+
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_s)
-            for conn in list(self.connections):
-                conn.wake(HEARTBEAT)
+            for broadcaster in list(self.broadcasters.values()):
+                broadcaster.broadcast(None, HEARTBEAT)
 
     def close_all(self) -> None:
-        """Ask every stream to end now with a retry hint (server shutting down)."""
+        """End every stream now with a retry hint (the server is shutting down)."""
         self.closed = True
-        for conn in list(self.connections):
-            conn.shutdown = conn.closing = True
-            conn.wake(CLOSE)
+        for broadcaster in list(self.broadcasters.values()):
+            for conn in list(broadcaster.connections):
+                conn.end(SHUTDOWN)
 
     async def stop(self) -> None:
-        """End every stream and the heartbeat task."""
+        """End every stream, the heartbeat and the broadcasters."""
         self.close_all()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for broadcaster in list(self.broadcasters.values()):
+            await broadcaster.stop()
+        self.broadcasters.clear()
 
 
 class EventStream:
@@ -150,44 +148,33 @@ class EventStream:
             raise NotFound(f"event {event_id} does not exist")
         view = await self._ctx.catalog.get(event_id)
         last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        del request
         if self._hub.closed:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [(b"retry-after", b"2"), (b"content-type", b"application/json")],
-                }
-            )
-            body = b'{"error":"service_unavailable","detail":"shutting down"}'
-            await send({"type": "http.response.body", "body": body})
-            return
-        async with self._ctx.feed.subscribe(view.event.id) as sub:
-            conn = Connection(sub)
-            self._hub.connections.add(conn)
-            self._ctx.metrics.sse_connections.inc()
-            watcher = asyncio.create_task(self._watch(receive, conn))
-            try:
-                await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-                await self._body(send, f"retry: {RETRY_MS}\n\n".encode())
-                sent = await self._backlog(send, view, last_id)
-                await self._live(send, view, conn, sent)
-            finally:
-                watcher.cancel()
-                self._hub.connections.discard(conn)
-                self._ctx.metrics.sse_connections.dec()
+            raise ServiceUnavailable("the server is shutting down", retry_after_s=2)
+        broadcaster = await self._hub.broadcaster(view)
+        conn = Connection(send, broadcaster)
+        broadcaster.connections.add(conn)
+        self._ctx.metrics.sse_connections.inc()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await self._body(send, f"retry: {RETRY_MS}\n\n".encode())
+            conn.sent = max(conn.sent, await self._backlog(send, view, last_id))
+            await conn.flush()  # what arrived meanwhile, then live
+            if self._hub.closed:
+                await self._body(send, SHUTDOWN, more=False)
+                return
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        finally:
+            conn.closed = True
+            broadcaster.connections.discard(conn)
+            self._ctx.metrics.sse_connections.dec()
 
     @staticmethod
     async def _body(send: Send, data: bytes, more: bool = True) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": more})
 
-    @staticmethod
-    async def _watch(receive: Receive, conn: Connection) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        conn.closing = True
-        conn.wake(CLOSE)
-
-    async def _backlog(self, send: Send, view: EventView, last_id: str | None) -> tuple[int, int]:
+    async def _backlog(self, send: Send, view: EventView, last_id: str | None) -> StreamId:
         """Send what a resuming client missed; returns the newest id it now has."""
         if last_id is None:
             return (-1, -1)
@@ -195,17 +182,21 @@ class EventStream:
         match = STREAM_ID_RE.match(last_id.strip())
         info = await self._stream_info(key)
         tail = info.get("last-generated-id", "0-0")
-        if match is None or self._trimmed(info, _sid(last_id)) or _sid(last_id) > _sid(tail):
-            await self._body(send, _reset_message(tail, "resume_unavailable"))
-            return _sid(tail)
-        sent = _sid(last_id)
+        if (
+            match is None
+            or self._trimmed(info, stream_id(last_id))
+            or (stream_id(last_id) > stream_id(tail))
+        ):
+            await self._body(send, reset_message(tail, "resume_unavailable"))
+            return stream_id(tail)
+        sent = stream_id(last_id)
         while True:
             start = f"{sent[0]}-{sent[1] + 1}"
             batch: Any = await self._ctx.redis.xrange(key, min=start, count=BACKLOG_BATCH)
             for entry_id, fields in batch:
                 entry = parse_entry(entry_id, fields)
                 await self._body(send, sse_message(entry, view))
-                sent = _sid(entry.id)
+                sent = stream_id(entry.id)
             if len(batch) < BACKLOG_BATCH:
                 return sent
 
@@ -220,42 +211,18 @@ class EventStream:
         }
 
     @staticmethod
-    def _trimmed(info: dict[str, Any], last: tuple[int, int]) -> bool:
+    def _trimmed(info: dict[str, Any], last: StreamId) -> bool:
         """Whether entries after `last` may be missing (trimmed, or no stream at all)."""
         first = info.get("first-entry")
         if not first:
             return True
         first_id = first[0].decode() if isinstance(first[0], bytes) else str(first[0])
-        if last >= _sid(first_id):
+        if last >= stream_id(first_id):
             return False
         added = info.get("entries-added")  # Redis 7; Redis 6 trims only once full
         if added is None:
             return int(info.get("length", 0)) >= STREAM_MAXLEN
         return int(added) > int(info.get("length", 0))
-
-    async def _live(
-        self, send: Send, view: EventView, conn: Connection, sent: tuple[int, int]
-    ) -> None:
-        sub = conn.sub
-        while not conn.closing:
-            entry = await sub.queue.get()
-            if sub.lagged:
-                while not sub.queue.empty():
-                    sub.queue.get_nowait()
-                sub.lagged = False
-                follower = await self._ctx.feed.follower(view.event.id)
-                sent = _sid(follower.last_id)
-                await self._body(send, _reset_message(follower.last_id, "lagged"))
-                continue
-            if entry is HEARTBEAT:
-                await self._body(send, b": hb\n\n")
-            elif entry.id and _sid(entry.id) > sent:
-                sent = _sid(entry.id)
-                await self._body(send, sse_message(entry, view))
-        if conn.shutdown:
-            await self._body(send, f"retry: {RETRY_MS}\n: server restarting\n\n".encode(), False)
-        else:
-            await self._body(send, b"", False)
 
 
 async def status_bin(ctx: ServiceContext, view: EventView, request: Request) -> Response:

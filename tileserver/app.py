@@ -2,6 +2,8 @@
 
 `uvicorn --factory tileserver.app:create_app` serves tiles, TileJSON, static
 maps, print output and seat lookups (plus /healthz, /readyz, /metrics).
+Repeat tile requests whose event has not changed are answered by
+`HotTileMiddleware` before routing (see `tileserver.hot`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,19 @@ from starlette.applications import Starlette
 from seatmap.app import compose_app
 from seatmap.context import ServiceContext
 from seatmap.settings import Settings
+from tileserver.hot import HotTileMiddleware, HotTiles
 from tileserver.service import TileService
 
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
     """An app serving only the tile service; connects at startup unless `ctx` is given."""
-    return compose_app([TileService], settings, ctx)
+    hot = HotTiles()
+
+    def factory(live: ServiceContext) -> TileService:
+        return TileService(live, hot=hot)
+
+    app = compose_app([factory], settings, ctx)
+    # Outermost, ahead of Starlette's own error middleware: a hot hit costs one dict
+    # lookup. Anything not hot goes through the full stack, errors and all.
+    app.middleware_stack = HotTileMiddleware(app.build_middleware_stack(), hot)
+    return app

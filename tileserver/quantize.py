@@ -75,25 +75,21 @@ def fit(keys: U32, budget: int, weights: npt.NDArray[np.int64] | None = None) ->
     `weights` (how many pixels each key stands for) rank the buckets kept when
     there are more than the budget.
     """
-    buckets = bucket_of(keys).astype(np.int64)
-    counts = np.bincount(buckets, weights=weights, minlength=BUCKETS)
-    exemplar = np.zeros(BUCKETS, dtype=np.uint32)
-    exemplar[buckets] = keys
-    used = np.flatnonzero(counts)
+    buckets, first, inverse = np.unique(bucket_of(keys), return_index=True, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=weights, minlength=buckets.size)
+    exemplar = keys[first]
     keep_n = max(1, budget - 1)
-    if used.size > keep_n:
-        order = np.argsort(-counts[used], kind="stable")
-        kept = np.sort(used[order[:keep_n]])
-    else:
-        kept = used
+    kept = np.arange(buckets.size)
+    if buckets.size > keep_n:
+        kept = np.sort(np.argsort(-counts, kind="stable")[:keep_n])
     lut = np.zeros(BUCKETS, dtype=np.uint8)
-    lut[kept] = np.arange(1, kept.size + 1, dtype=np.uint8)
-    dropped = np.setdiff1d(used, kept, assume_unique=True)
+    lut[buckets[kept]] = np.arange(1, kept.size + 1, dtype=np.uint8)
+    dropped = np.setdiff1d(np.arange(buckets.size), kept, assume_unique=True)
     if dropped.size:
         kept_rgb = unpack_rgb(exemplar[kept]).astype(np.int32)
         drop_rgb = unpack_rgb(exemplar[dropped]).astype(np.int32)
         dist = ((drop_rgb[:, None, :] - kept_rgb[None, :, :]) ** 2).sum(axis=2)
-        lut[dropped] = (np.argmin(dist, axis=1) + 1).astype(np.uint8)
+        lut[buckets[dropped]] = (np.argmin(dist, axis=1) + 1).astype(np.uint8)
     palette = np.zeros((kept.size + 1, 3), dtype=np.uint8)
     palette[1:] = unpack_rgb(exemplar[kept])
     return Quantizer(palette, lut)

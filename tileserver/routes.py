@@ -6,6 +6,7 @@ the hot path, served from the LRU thousands of times per second.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import orjson
@@ -17,6 +18,8 @@ from starlette.types import Receive, Scope, Send
 from tileserver import params, seatsapi
 from tileserver.errors import BadTileRequest, TileNotFound
 from tileserver.etag import matches
+from tileserver.hot import TTL_S as HOT_TTL_S
+from tileserver.hot import HotEntry
 from tileserver.pyramid import TileKey, parse_tile_name
 
 if TYPE_CHECKING:
@@ -56,21 +59,27 @@ class TileEndpoint:
             if name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
                 break
-        headers = [
-            (b"etag", tile.etag.encode()),
-            (b"cache-control", tile.cache_control.encode()),
-            CORS,
-            EXPOSE,
+        etag = tile.etag.encode()
+        headers = [(b"etag", etag), (b"cache-control", tile.cache_control.encode()), CORS, EXPOSE]
+        ok_headers = headers + [
+            (b"content-type", tile.media_type.encode()),
+            (b"content-length", str(len(tile.body)).encode()),
         ]
+        self.service.hot.remember(scope["path"], HotEntry(
+            follower=tile.follower,
+            version=tile.version,
+            expires=time.monotonic() + HOT_TTL_S,
+            etag=etag,
+            ok_headers=ok_headers,
+            not_modified_headers=headers,
+            body=tile.body,
+            counter=self.service.tiles.counter(tile.lod, "hot"),
+        ))
         if matches(if_none_match, tile.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers += [
-            (b"content-type", tile.media_type.encode()),
-            (b"content-length", str(len(tile.body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": ok_headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else tile.body})
 
 

@@ -236,14 +236,22 @@ class Scene:
         numbers: bool = False,
         highlight: frozenset[int] = frozenset(),
         min_text_px: float = MIN_TEXT_PX,
+        every_number: bool = False,
     ) -> None:
-        """Every seat as a vector shape by class (disc, ring, dot), optionally numbered."""
+        """Every seat as a vector shape by class (disc, ring, dot), optionally numbered.
+
+        Tiles leave sold and blocked seats unnumbered; `every_number` (print) numbers
+        them too, in dark text.
+        """
         seats = self.venue.seats
         paints = [(paint(lk.outer), paint(lk.inner)) for lk in looks]
         hi_paint = paint(style.rgb(style.HIGHLIGHT))
         hi_ring = paint(style.rgb(style.HIGHLIGHT), stroke_width=1.5 * unit)
+        hi_text = paint(style.rgb(style.SEAT_TEXT_LIGHT))
         font = skia.Font(self.bold_face, self.seat_radius * NUMBER_FONT_RATIO)
-        text_paints = {i: paint(lk.text) for i, lk in enumerate(looks) if lk.text is not None}
+        dark = style.rgb(style.SEAT_TEXT_DARK)
+        text_paints = {i: paint(lk.text if lk.text is not None else dark)
+                       for i, lk in enumerate(looks) if lk.text is not None or every_number}
         show_numbers = numbers and font.getSize() / unit >= min_text_px
         for i in seat_ids.tolist():
             x, y, r = float(seats.x[i]), float(seats.y[i]), float(seats.radius[i])
@@ -251,6 +259,8 @@ class Scene:
             if i in highlight:
                 canvas.drawCircle(x, y, r + 2.5 * unit, hi_ring)
                 canvas.drawCircle(x, y, r, hi_paint)
+                if show_numbers:
+                    draw_centered_text(canvas, seats.labels[i], x, y, font, hi_text)
                 continue
             look = looks[cls]
             outer, inner = paints[cls]

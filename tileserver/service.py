@@ -9,6 +9,8 @@ change feed keeps current.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,6 +21,7 @@ from seatmap.context import EventView, ServiceContext
 from seatmap.model import Venue
 from tileserver import printmap, staticmap
 from tileserver.etag import RENDER_VERSION
+from tileserver.hot import HotTiles
 from tileserver.livestate import LiveClasses
 from tileserver.params import map_params, print_params
 from tileserver.pyramids import Pyramids
@@ -30,11 +33,22 @@ from tileserver.tiles import TileSource
 ENCODE_THREADS = 2
 
 
+def release_memory() -> None:
+    """Hand the heap a large render freed back to the OS (glibc; a no-op elsewhere)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class TileService:
     """Every tile-server route plus the state they share (stores, caches, threads)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, hot: HotTiles | None = None) -> None:
         self.ctx = ctx
+        # Filled by the tile route; served before routing by HotTileMiddleware, if installed.
+        self.hot = hot if hot is not None else HotTiles()
         self.pyramids = Pyramids(ctx.settings.tiles_dir)
         self.tiles = TileSource(ctx, self.pyramids, threads=ENCODE_THREADS)
         self._maps = ThreadPoolExecutor(1, thread_name_prefix="static-map")
@@ -46,6 +60,7 @@ class TileService:
 
     async def shutdown(self) -> None:
         """Stop worker threads and close the pyramid files."""
+        self.hot.clear()
         await self.tiles.close()
         self._maps.shutdown(wait=True, cancel_futures=True)
         await self.pyramids.close()
@@ -93,6 +108,7 @@ class TileService:
             if fmt in ("pdf", "svg"):
                 body = await loop.run_in_executor(
                     self._maps, printmap.render_print, scene, view, live, pp, fmt)
+                await loop.run_in_executor(self._maps, release_memory)
             else:
                 body = await loop.run_in_executor(
                     self._maps, staticmap.render_static, scene, live, mp)

@@ -35,7 +35,8 @@ class SpriteSet:
     dx: list[npt.NDArray[np.int64]] = field(default_factory=list)
     values: list[npt.NDArray[np.uint8]] = field(default_factory=list)
     keys: dict[object, int] = field(default_factory=dict)
-    _packed: tuple[IntArray, IntArray, IntArray, IntArray, npt.NDArray[np.uint8]] | None = None
+    _packed: _Packed | None = None
+    _offsets: dict[int, IntArray] = field(default_factory=dict)
 
     def add(
         self,
@@ -50,22 +51,52 @@ class SpriteSet:
         self.dx.append(dx.astype(np.int64))
         self.values.append(values.reshape(-1, self.channels).astype(np.uint8))
         self._packed = None
+        self._offsets.clear()
         return self.keys[key]
 
-    def packed(self) -> tuple[IntArray, IntArray, IntArray, IntArray, npt.NDArray[np.uint8]]:
-        """(starts, lengths, dy, dx, values) over all sprites."""
+    def packed(self) -> _Packed:
+        """All sprites as flat arrays (see `_Packed`)."""
         if self._packed is None:
             lengths = np.array([a.size for a in self.dy], dtype=np.int64)
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            self._packed = (
-                starts,
-                lengths,
-                np.concatenate(self.dy) if self.dy else np.empty(0, np.int64),
-                np.concatenate(self.dx) if self.dx else np.empty(0, np.int64),
-                np.concatenate(self.values) if self.values else np.empty((0, self.channels),
-                                                                          np.uint8),
+            dy = np.concatenate(self.dy) if self.dy else np.empty(0, np.int64)
+            dx = np.concatenate(self.dx) if self.dx else np.empty(0, np.int64)
+            values = (np.concatenate(self.values) if self.values
+                      else np.empty((0, self.channels), np.uint8))
+            self._packed = _Packed(
+                starts=np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64),
+                lengths=lengths,
+                dy=dy,
+                dx=dx,
+                channels=[np.ascontiguousarray(values[:, c]) for c in range(self.channels)],
+                min_x=np.array([a.min(initial=0) for a in self.dx], dtype=np.int64),
+                max_x=np.array([a.max(initial=0) for a in self.dx], dtype=np.int64),
+                min_y=np.array([a.min(initial=0) for a in self.dy], dtype=np.int64),
+                max_y=np.array([a.max(initial=0) for a in self.dy], dtype=np.int64),
             )
         return self._packed
+
+    def flat_offsets(self, width: int) -> IntArray:
+        """dy * width + dx of every sprite pixel, for images `width` pixels wide."""
+        found = self._offsets.get(width)
+        if found is None:
+            p = self.packed()
+            found = self._offsets[width] = p.dy * width + p.dx
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """Sprites back to back: sprite i's pixels are [starts[i], starts[i] + lengths[i])."""
+
+    starts: IntArray
+    lengths: IntArray
+    dy: IntArray
+    dx: IntArray
+    channels: list[npt.NDArray[np.uint8]]
+    min_x: IntArray
+    max_x: IntArray
+    min_y: IntArray
+    max_y: IntArray
 
 
 @dataclass(slots=True)
@@ -75,6 +106,16 @@ class Stamp:
     pixel: IntArray
     item: IntArray
     source: IntArray
+
+
+def _segments(p: _Packed, ids: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """(item, source) of every pixel of sprites `ids`, and the per-item pixel counts."""
+    counts = p.lengths[ids]
+    total = int(counts.sum())
+    item = np.repeat(np.arange(ids.size, dtype=np.int64), counts)
+    shift = np.repeat(p.starts[ids] - (np.cumsum(counts) - counts), counts)
+    source = np.arange(total, dtype=np.int64) + shift
+    return item, source, counts
 
 
 def stamp(
@@ -87,22 +128,34 @@ def stamp(
 ) -> Stamp:
     """Place sprite `sprite_ids[i]` with its (0, 0) at (origin_x[i], origin_y[i]).
 
-    Pixels falling outside the width x height image are dropped.
+    Pixels falling outside the width x height image are dropped. Sprites wholly
+    inside take a fast path (no per-pixel clipping).
     """
-    starts, lengths, dy, dx, _ = sprites.packed()
     if sprite_ids.size == 0:
         empty = np.empty(0, np.int64)
         return Stamp(empty, empty, empty)
-    counts = lengths[sprite_ids]
-    total = int(counts.sum())
-    item = np.repeat(np.arange(sprite_ids.size, dtype=np.int64), counts)
-    first = np.cumsum(counts) - counts
-    within = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
-    source = np.repeat(starts[sprite_ids], counts) + within
-    py = origin_y[item] + dy[source]
-    px = origin_x[item] + dx[source]
-    ok = (px >= 0) & (px < width) & (py >= 0) & (py < height)
-    return Stamp((py * width + px)[ok], item[ok], source[ok])
+    p = sprites.packed()
+    inside = ((origin_x + p.min_x[sprite_ids] >= 0) & (origin_y + p.min_y[sprite_ids] >= 0)
+              & (origin_x + p.max_x[sprite_ids] < width)
+              & (origin_y + p.max_y[sprite_ids] < height))
+    parts: list[Stamp] = []
+    whole = np.flatnonzero(inside)
+    if whole.size:
+        item, source, _ = _segments(p, sprite_ids[whole])
+        base = origin_y[whole] * width + origin_x[whole]
+        pixel = base[item] + sprites.flat_offsets(width)[source]
+        parts.append(Stamp(pixel, whole[item], source))
+    cut = np.flatnonzero(~inside)
+    if cut.size:
+        item, source, _ = _segments(p, sprite_ids[cut])
+        py = origin_y[cut][item] + p.dy[source]
+        px = origin_x[cut][item] + p.dx[source]
+        ok = (px >= 0) & (px < width) & (py >= 0) & (py < height)
+        parts.append(Stamp((py * width + px)[ok], cut[item[ok]], source[ok]))
+    if len(parts) == 1:
+        return parts[0]
+    return Stamp(*(np.concatenate([getattr(s, f) for s in parts])
+                   for f in ("pixel", "item", "source")))
 
 
 class DiscSprites:

@@ -80,7 +80,8 @@ def draw_map(
         scene.draw_row_labels(canvas, box, unit, min_px=text_px)
         looks = style.seat_looks(venue)
         scene.draw_seats(canvas, ids, live.seat_classes, looks, unit, numbers=True,
-                         highlight=highlight, min_text_px=text_px)
+                         highlight=highlight, min_text_px=text_px,
+                         every_number=min_text_px is not None)
         if min_text_px is not None:
             scene.draw_section_names(canvas, box, unit, min_px=min_text_px)
     else:

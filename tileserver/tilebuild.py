@@ -30,6 +30,7 @@ MAX_RUN = 0xFFFF
 TEXT_OVERLAY = 255  # overlay "colour" meaning: the class's own text colour
 
 U8 = npt.NDArray[np.uint8]
+I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 _LEVEL_LUTS: dict[int, U8] = {
     n: ((np.arange(256) * n + 127) // 255).astype(np.uint8) for n in range(1, 9)
@@ -59,11 +60,11 @@ class _Live:
     idx: I64
     slot: I64
     slots: npt.NDArray[np.uint32]  # global id of each (renumbered) slot
-    bed: I64
+    bed: I32
     outer: U8
     inner: U8
-    over_color: I64  # static palette index, TEXT_OVERLAY, or 0 for none
-    over_alpha: U8
+    over_color: I32 | None  # static palette index, TEXT_OVERLAY, or 0 for none
+    over_alpha: U8 | None  # None: nothing drawn over the live layer
     present: I64  # classes that can occur in the tile
 
 
@@ -129,18 +130,21 @@ def build_record(layers: TileLayers) -> TileRecord:
         return _encode(size, quant.palette, np.zeros(n_classes, np.uint8),
                        static_code.astype(np.int32), np.zeros(0, np.uint32), 0)
     slot = layers.slot[live_idx].astype(np.int64)
+    over_alpha: U8 | None = None
+    over_color: I32 | None = None
     if overlay is not None:
         ov = overlay[live_idx]
         over_alpha = ov[:, 3].copy()
-        over_color = quant.index(quantize.pack_rgb(_unpremultiply(ov))).astype(np.int64)
-    else:
-        over_alpha = np.zeros(live_idx.size, np.uint8)
-        over_color = np.zeros(live_idx.size, np.int64)
+        over_color = quant.index(quantize.pack_rgb(_unpremultiply(ov))).astype(np.int32)
     if layers.text is not None:
         text = layers.text[live_idx]
-        has_text = text > 0
-        over_color[has_text] = TEXT_OVERLAY
-        over_alpha[has_text] = text[has_text]
+        has_text = np.flatnonzero(text)
+        if has_text.size:
+            if over_alpha is None or over_color is None:
+                over_alpha = np.zeros(live_idx.size, np.uint8)
+                over_color = np.zeros(live_idx.size, np.int32)
+            over_color[has_text] = TEXT_OVERLAY
+            over_alpha[has_text] = text[has_text]
     # Keep only slots with pixels here, so a tile's ETag follows exactly what it shows.
     used_slots = np.flatnonzero(np.bincount(slot, minlength=layers.slots.size + 1))
     renumber = np.zeros(layers.slots.size + 1, np.int64)
@@ -149,7 +153,7 @@ def build_record(layers: TileLayers) -> TileRecord:
         idx=live_idx,
         slot=renumber[slot],
         slots=layers.slots[used_slots - 1],
-        bed=ground_code[live_idx].astype(np.int64),
+        bed=ground_code[live_idx].astype(np.int32),
         outer=layers.outer[live_idx],
         inner=layers.inner[live_idx],
         over_color=over_color,
@@ -159,41 +163,43 @@ def build_record(layers: TileLayers) -> TileRecord:
     return _build_live(layers, quant, static_code, live_px)
 
 
-def _compact(values: I64, space: int) -> tuple[I64, I64]:
+def _compact(values: I32, space: int) -> tuple[I32, I32]:
     """(distinct values in order, rank of each value) for small non-negative ints."""
     used = np.bincount(values, minlength=space) > 0
-    rank = np.cumsum(used) - 1
-    return np.flatnonzero(used), rank[values]
+    rank = (np.cumsum(used) - 1).astype(np.int32)
+    return np.flatnonzero(used).astype(np.int32), rank.take(values)
 
 
-def _kinds(live: _Live, steps: int, ov_steps: int, flat_bed: bool) -> tuple[I64, I64]:
-    """Kind index per live pixel plus the distinct (bed, a, b, over) combinations."""
-    a = np.maximum(_LEVEL_LUTS[steps].take(live.outer), 1).astype(np.int64)
-    b = _LEVEL_LUTS[steps].take(live.inner).astype(np.int64)
-    g = _LEVEL_LUTS[ov_steps].take(live.over_alpha).astype(np.int64)
-    # Text sits inside the disc: draw it over a full disc or a full inner disc only.
-    texted = g > 0
-    a[texted] = steps
-    b[texted] = np.where(b[texted] * 2 >= steps, steps, 0)
+def _kinds(live: _Live, steps: int, ov_steps: int, flat_bed: bool) -> tuple[I32, I32]:
+    """Kind index per live pixel plus the distinct (bed, a, b, over, g) combinations."""
+    lut = _LEVEL_LUTS[steps]
+    a = np.maximum(lut.take(live.outer), 1).astype(np.int32)
+    b = lut.take(live.inner).astype(np.int32)
     bed = live.bed
     if flat_bed:
         bed = np.full_like(bed, int(np.bincount(bed).argmax()))
+    n = steps + 1
+    if live.over_alpha is not None:
+        g = _LEVEL_LUTS[ov_steps].take(live.over_alpha).astype(np.int32)
+        # Text sits inside the disc: draw it over a full disc or a full inner disc only.
+        texted = np.flatnonzero((g > 0) & (live.over_color == TEXT_OVERLAY))
+        a[texted] = steps
+        b[texted] = np.where(b[texted] * 2 >= steps, steps, 0)
     # Fully inside both discs nothing underneath shows, whatever the class.
     bed = np.where((a == steps) & (b == steps), 0, bed)
-    beds, bed_rank = _compact(bed, 256)
-    overs, over_rank = _compact(np.where(g > 0, live.over_color, 0), 256)
-    n = steps + 1
-    code = (((bed_rank * n + a) * n + b) * overs.size + over_rank) * (ov_steps + 1) + g
-    kinds, kind = _compact(code, beds.size * n * n * overs.size * (ov_steps + 1))
-    g_k = kinds % (ov_steps + 1)
-    rest = kinds // (ov_steps + 1)
-    o_k = overs[rest % overs.size]
-    rest //= overs.size
-    b_k = rest % n
-    rest //= n
-    a_k = rest % n
-    bed_k = beds[rest // n]
-    table = np.stack([bed_k, a_k, b_k, o_k, g_k], axis=1)
+    first, rank = _compact((bed * n + a) * n + b, (PALETTE_SIZE + 1) * n * n)
+    if live.over_alpha is None:
+        over_k = np.zeros(first.size, np.int32)
+        g_k = np.zeros(first.size, np.int32)
+        kind = rank
+    else:
+        over = np.where(g > 0, live.over_color, 0).astype(np.int32)
+        second, kind = _compact((rank * 256 + over) * (ov_steps + 1) + g,
+                                first.size * 256 * (ov_steps + 1))
+        g_k = second % (ov_steps + 1)
+        over_k = (second // (ov_steps + 1)) % 256
+        first = first[second // (256 * (ov_steps + 1))]
+    table = np.stack([first // (n * n), (first // n) % n, first % n, over_k, g_k], axis=1)
     return kind, table
 
 
@@ -208,40 +214,36 @@ def _build_live(
             break
     else:
         raise ValueError(f"tile palette cannot fit {live.present.size} classes")
-    blocks = [quant.palette]
+    looks = [layers.looks[c] for c in live.present.tolist()]
+    blocks = _block_colors(table, steps, ov_steps, quant.palette, looks)
     class_block = np.zeros(len(layers.looks), np.uint8)
-    start = quant.size
-    for cls in live.present.tolist():
-        class_block[cls] = start
-        blocks.append(_block_colors(table, steps, ov_steps, quant.palette, layers.looks[cls]))
-        start += table.shape[0]
+    class_block[live.present] = quant.size + np.arange(live.present.size) * table.shape[0]
     keys = static_code.astype(np.int32)
     keys[live.idx] = (live.slot * 256 + kind).astype(np.int32)
-    return _encode(layers.size_px, np.concatenate(blocks), class_block, keys, live.slots,
-                   HAS_SLOTS)
+    palette = np.concatenate([quant.palette, blocks.reshape(-1, 3)])
+    return _encode(layers.size_px, palette, class_block, keys, live.slots, HAS_SLOTS)
 
 
 def _block_colors(
-    table: I64, steps: int, ov_steps: int, static_palette: U8, look: ClassLook
+    table: I32, steps: int, ov_steps: int, static_palette: U8, looks: Sequence[ClassLook]
 ) -> U8:
-    """The colour of every kind (bed, a, b, over, g) for one class look."""
-    a = (table[:, 1] / steps)[:, None]
-    b = (table[:, 2] / steps)[:, None]
-    g = (table[:, 4] / ov_steps)[:, None]
-    bed = static_palette[table[:, 0]].astype(np.float64)
-    outer = np.array(look.outer, np.float64)[None, :]
-    inner = np.array(look.inner, np.float64)[None, :]
-    if look.inner_only:
-        layer, alpha = np.broadcast_to(inner, bed.shape), b
-    else:
-        layer, alpha = outer * (1 - b) + inner * b, a
+    """(classes, kinds, 3): the colour of every kind (bed, a, b, over, g) per class look."""
+    a = (table[:, 1] / steps)[None, :, None]
+    b = (table[:, 2] / steps)[None, :, None]
+    g = (table[:, 4] / ov_steps)[None, :, None]
+    bed = static_palette[table[:, 0]].astype(np.float64)[None, :, :]
+    outer = np.array([lk.outer for lk in looks], np.float64)[:, None, :]
+    inner = np.array([lk.inner for lk in looks], np.float64)[:, None, :]
+    inner_only = np.array([lk.inner_only for lk in looks])[:, None, None]
+    layer = np.where(inner_only, inner, outer * (1 - b) + inner * b)
+    alpha = np.where(inner_only, b, a)
     under = bed * (1 - alpha) + layer * alpha
-    is_text = (table[:, 3] == TEXT_OVERLAY)[:, None]
-    text = np.array(look.text if look.text is not None else (0, 0, 0), np.float64)[None, :]
+    is_text = (table[:, 3] == TEXT_OVERLAY)[None, :, None]
+    has_text = np.array([lk.text is not None for lk in looks])[:, None, None]
+    text = np.array([lk.text or (0, 0, 0) for lk in looks], np.float64)[:, None, :]
     static_over = static_palette[np.minimum(table[:, 3], len(static_palette) - 1)]
-    over = np.where(is_text, text, static_over)
-    if look.text is None:
-        g = np.where(is_text, 0.0, g)
+    over = np.where(is_text, text, static_over[None, :, :].astype(np.float64))
+    g = np.where(is_text & ~has_text, 0.0, g)
     out = under * (1 - g) + over * g
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 

@@ -137,13 +137,13 @@ class TilePainter:
         discs = self._discs.setdefault((key.z, key.density), DiscSprites())
         sprite, ox, oy = discs.sprite_ids(cx, cy, r)
         placed = stamp(discs.sprites, sprite, ox, oy, size, size)
-        values = discs.sprites.packed()[4]
+        channels = discs.sprites.packed().channels
         slot = np.zeros(size * size, np.int32)
         outer = np.zeros(size * size, np.uint8)
         inner = np.zeros(size * size, np.uint8)
         slot[placed.pixel] = (placed.item + 1).astype(np.int32)
-        outer[placed.pixel] = values[placed.source, 0]
-        inner[placed.pixel] = values[placed.source, 1]
+        outer[placed.pixel] = channels[0].take(placed.source)
+        inner[placed.pixel] = channels[1].take(placed.source)
         text = self._numbers(key, seat_ids, cx, cy, slot, t.scale) if detail else None
         return TileLayers(
             size_px=size,
@@ -185,5 +185,5 @@ class TilePainter:
         placed = stamp(texts.sprites, ids, ox, oy, size, size)
         own = slot[placed.pixel] == placed.item + 1
         text = np.zeros(size * size, np.uint8)
-        text[placed.pixel[own]] = texts.sprites.packed()[4][placed.source[own], 0]
+        text[placed.pixel[own]] = texts.sprites.packed().channels[0].take(placed.source[own])
         return text

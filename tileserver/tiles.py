@@ -13,9 +13,11 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from seatmap.changefeed import EventFollower
 from seatmap.context import ServiceContext
 from seatmap.grid import Lod
 from tileserver import compose, encode
@@ -35,13 +37,16 @@ STATIC_CACHE_CONTROL = "public, max-age=3600"
 
 @dataclass(frozen=True, slots=True)
 class Tile:
-    """An encoded tile and how it may be cached."""
+    """An encoded tile, how it may be cached, and the status version it shows."""
 
     etag: str
     body: bytes
     media_type: str
     cache_control: str
     result: str  # hit | miss | shared
+    lod: str
+    follower: EventFollower | None = None  # None: the tile never changes with statuses
+    version: int = 0
 
 
 def encode_tile(record: TileRecord, slot_classes: np.ndarray, fmt: str) -> bytes:
@@ -85,6 +90,7 @@ class TileSource:
         self.cache = TileCache(ctx.settings.tile_cache_mb * 1024 * 1024)
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="tile-encode")
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._counters: dict[tuple[str, str], Any] = {}
 
     async def tile(self, event_id: int, key: TileKey, fmt: str) -> Tile:
         """The current tile of an event; raises NotFound for unknown events or zooms."""
@@ -93,16 +99,17 @@ class TileSource:
         if not 0 <= key.z <= grid.max_zoom:
             raise TileNotFound(f"zoom {key.z} is outside 0..{grid.max_zoom}",
                                min_zoom=0, max_zoom=grid.max_zoom)
+        lod = grid.lod(key.z).value
         if not grid.has_tile(key.z, key.x, key.y):
-            return self._shared(key, None, fmt, "empty")
-        store = await self.pyramids.store(view.venue, grid)
+            return self._shared(key, None, fmt, "empty", lod)
+        store = self.pyramids.cached(view.venue) or await self.pyramids.store(view.venue, grid)
         record = store.record(key)
         if record is None:
-            return self._shared(key, None, fmt, "empty")
+            return self._shared(key, None, fmt, "empty", lod)
         if record.solid:
             color = tuple(int(c) for c in record.palette[-1]) if record.palette.shape[0] > 1 \
                 else None
-            return self._shared(key, color, fmt, "flat")  # type: ignore[arg-type]
+            return self._shared(key, color, fmt, "flat", lod)  # type: ignore[arg-type]
         follower = await self.ctx.feed.follower(event_id)
         live = self.live.classes(event_id, view.venue, follower)
         classes = live.section_classes if grid.lod(key.z) is Lod.SECTION else live.seat_classes
@@ -113,18 +120,28 @@ class TileSource:
         if body is None:
             result = "miss"
             body = await self._encode(etag, record, slot_classes, fmt)
-        self.ctx.metrics.tile_requests.labels(grid.lod(key.z).value, result).inc()
-        return Tile(etag, body, MEDIA_TYPES[fmt], LIVE_CACHE_CONTROL, result)
+        self.counter(lod, result).inc()
+        return Tile(etag, body, MEDIA_TYPES[fmt], LIVE_CACHE_CONTROL, result, lod, follower,
+                    live.version)
+
+    def counter(self, lod: str, result: str) -> Any:
+        """The tile-request counter child of one LOD and result (looked up once)."""
+        found = self._counters.get((lod, result))
+        if found is None:
+            found = self._counters[(lod, result)] = self.ctx.metrics.tile_requests.labels(
+                lod, result)
+        return found
 
     def _shared(
-        self, key: TileKey, color: tuple[int, int, int] | None, fmt: str, kind: str
+        self, key: TileKey, color: tuple[int, int, int] | None, fmt: str, kind: str, lod: str
     ) -> Tile:
         etag = shared_etag(kind, key.size_px, color, fmt)
         body = self.cache.get(etag)
         if body is None:
             body = flat_tile(key.size_px, color, fmt)
             self.cache.put(etag, body)
-        return Tile(etag, body, MEDIA_TYPES[fmt], STATIC_CACHE_CONTROL, "shared")
+        self.counter(lod, "shared").inc()
+        return Tile(etag, body, MEDIA_TYPES[fmt], STATIC_CACHE_CONTROL, "shared", lod)
 
     async def _encode(
         self, etag: str, record: TileRecord, slot_classes: np.ndarray, fmt: str

@@ -111,7 +111,8 @@ async def test_sweeper_releases_a_hold_within_one_second_of_expiry(ctx: ServiceC
     token, _ = buyer_token(ctx.settings, clock.ms)
     async with in_process_client(fctx) as api:
         reply = await api.post(
-            f"/events/{view.event.id}/holds", json={"seats": ["101-C-1", "101-C-2"]},
+            f"/events/{view.event.id}/holds",
+            json={"seats": ["101-C-1", "101-C-2"]},
             headers=bearer(token),
         )
         assert reply.status_code == 201, reply.text

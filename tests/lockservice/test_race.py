@@ -70,7 +70,9 @@ async def shop(
         if action < 0.6 or not mine:
             count = rng.randint(1, 6)
             if rng.random() < 0.2:
-                reply = await client.post(f"{base}/best-available", json={"count": count}, headers=auth)
+                reply = await client.post(
+                    f"{base}/best-available", json={"count": count}, headers=auth
+                )
                 asked = None
             else:
                 row = rng.choice(rows).seat_indices
@@ -80,7 +82,8 @@ async def shop(
                     asked = rng.sample(range(view.venue.seat_count), count)
                 labels = [view.venue.full_label(s) for s in asked]
                 reply = await client.post(
-                    f"{base}/holds", json={"seats": labels, "accessible": rng.random() < 0.3},
+                    f"{base}/holds",
+                    json={"seats": labels, "accessible": rng.random() < 0.3},
                     headers=auth,
                 )
             journal.replies[reply.status_code] += 1
@@ -103,7 +106,9 @@ async def shop(
             headers = {**API_KEY_HEADER, "Idempotency-Key": key}
             url = f"{base}/holds/{hold['hold_token']}/confirm"
             tries = 2 if rng.random() < 0.3 else 1
-            replies = await asyncio.gather(*(client.post(url, headers=headers) for _ in range(tries)))
+            replies = await asyncio.gather(
+                *(client.post(url, headers=headers) for _ in range(tries))
+            )
             codes = sorted(r.status_code for r in replies)
             assert codes in ([201], [200, 201], [410], [410, 410]), [r.text for r in replies]
             if codes[-1] == 201:
@@ -112,8 +117,12 @@ async def shop(
         # else: forget the hold and let it expire
 
 
-def replay(entries: list[tuple[bytes, dict[bytes, bytes]]], journal: Journal, seat_count: int,
-           neighbours: tuple[list[int], list[int]]) -> list[int]:
+def replay(
+    entries: list[tuple[bytes, dict[bytes, bytes]]],
+    journal: Journal,
+    seat_count: int,
+    neighbours: tuple[list[int], list[int]],
+) -> list[int]:
     """Walk the change log in order, checking every step; returns the final statuses."""
     left, right = neighbours
     status = [FREE] * seat_count
@@ -127,7 +136,9 @@ def replay(entries: list[tuple[bytes, dict[bytes, bytes]]], journal: Journal, se
         def free(i: int) -> bool:
             return i >= 0 and status[i] == FREE
 
-        return {s for s in range(seat_count) if free(s) and not free(left[s]) and not free(right[s])}
+        return {
+            s for s in range(seat_count) if free(s) and not free(left[s]) and not free(right[s])
+        }
 
     for _, fields in entries:
         kind = fields[b"kind"].decode()
@@ -193,7 +204,9 @@ async def test_two_hundred_buyers_never_share_a_seat(
     keys = event_keys(ctx.settings.redis_prefix, view.event.id)
     entries = await ctx.redis.xrange(keys.log)
     seats = view.venue.seats
-    final = replay(entries, journal, view.venue.seat_count, (seats.left.tolist(), seats.right.tolist()))
+    final = replay(
+        entries, journal, view.venue.seat_count, (seats.left.tolist(), seats.right.tolist())
+    )
     live = list(await ctx.redis.get(keys.status) or b"")
     assert live == final
     assert HELD not in live and CONFIRMING not in live, "holds outlived their expiry"
@@ -213,4 +226,6 @@ async def test_two_hundred_buyers_never_share_a_seat(
     assert len(sold) == len(set(sold))
     by_fencing = {h["fencing"]: sorted(h["indices"]) for h in journal.holds}
     for fencing in {r["fencing"] for r in sales}:
-        assert sorted(r["seat_index"] for r in sales if r["fencing"] == fencing) == by_fencing[fencing]
+        assert (
+            sorted(r["seat_index"] for r in sales if r["fencing"] == fencing) == by_fencing[fencing]
+        )

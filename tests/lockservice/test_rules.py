@@ -142,9 +142,7 @@ async def test_contiguous_rule_wants_neighbours_in_one_row(
     assert sorted(hold.seats) == seats(view, "C", 2, 3, 4)
 
 
-async def test_accessible_places_need_an_accessible_hold(
-    ctx: ServiceContext, holds: Holds
-) -> None:
+async def test_accessible_places_need_an_accessible_hold(ctx: ServiceContext, holds: Holds) -> None:
     view = await new_event(ctx)
     for wanted in (seats(view, "A", 1, 2, 3), seats(view, "A", 2, 3, 4)):
         err = await rule_of(holds, view, "b1", wanted)

@@ -78,7 +78,9 @@ async def test_confirm_sells_the_seats_durably_and_replays_by_key(ctx: ServiceCo
     indices = [s["index"] for s in order["seats"]]
     assert await holds_status(ctx, view.event.id, indices) == [SeatStatus.SOLD] * 2
     sold = await sales_of(ctx, view.event.id)
-    assert [(s, o, f) for s, o, f in sold] == [(i, order["order_id"], hold["fencing"]) for i in indices]
+    assert [(s, o, f) for s, o, f in sold] == [
+        (i, order["order_id"], hold["fencing"]) for i in indices
+    ]
 
 
 async def test_concurrent_confirms_with_one_key_make_exactly_one_order(
@@ -95,7 +97,9 @@ async def test_concurrent_confirms_with_one_key_make_exactly_one_order(
     assert sorted(r.status_code for r in replies) == [200] * 11 + [201]
     assert len({r.json()["order_id"] for r in replies}) == 1
     async with ctx.pool.acquire() as conn:
-        orders = await conn.fetchval("SELECT count(*) FROM orders WHERE event_id = $1", view.event.id)
+        orders = await conn.fetchval(
+            "SELECT count(*) FROM orders WHERE event_id = $1", view.event.id
+        )
     assert orders == 1 and len(await sales_of(ctx, view.event.id)) == 3
 
 
@@ -136,7 +140,8 @@ async def test_hold_confirming_under_another_key_is_a_conflict(
         assert reply.status_code == 409 and reply.json()["error"] == "confirm_in_progress"
         # The same key finishes the sale an earlier attempt started.
         reply = await api.post(
-            confirm_url(view, hold.token), headers={**API_KEY_HEADER, "Idempotency-Key": "first-key"}
+            confirm_url(view, hold.token),
+            headers={**API_KEY_HEADER, "Idempotency-Key": "first-key"},
         )
         assert reply.status_code == 201
     assert len(await sales_of(ctx, view.event.id)) == 3
@@ -159,12 +164,16 @@ async def test_sale_stuck_confirming_is_resolved_by_the_sweeper(
             order_id = await conn.fetchval(
                 "INSERT INTO orders (event_id, idempotency_key, request_hash, buyer_id, fencing, "
                 "total_cents) VALUES ($1, 'k', 'h', 'b1', $2, 0) RETURNING id",
-                view.event.id, fencing,
+                view.event.id,
+                fencing,
             )
             await conn.execute(
                 "INSERT INTO sales (event_id, seat_index, order_id, fencing) "
                 "SELECT $1, unnest($2::int[]), $3, $4",
-                view.event.id, seat_list, order_id, fencing,
+                view.event.id,
+                seat_list,
+                order_id,
+                fencing,
             )
     clock.advance(60_000)  # past the hold's own expiry, within the confirm grace time
     await service.sweep_once()

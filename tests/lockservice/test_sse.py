@@ -214,8 +214,19 @@ async def test_shutdown_ends_open_streams_with_a_retry_hint(
         "SEATMAP_DATA_DIR": str(settings.data_dir),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "lockservice.app:create_app",
-         "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "20"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "lockservice.app:create_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "20",
+        ],
         env=env,
     )
     try:

@@ -79,7 +79,10 @@ class HoldsMachine(RuleBasedStateMachine):
         self.service.events.add(self.view.event.id)
         seats = self.view.venue.seats
         self.left, self.right = seats.left.tolist(), seats.right.tolist()
-        self.restricted = [bool(a) or int(t) in (1, 2) for a, t in zip(seats.accessible, seats.seat_type)]
+        self.restricted = [
+            bool(a) or int(t) in (1, 2)
+            for a, t in zip(seats.accessible, seats.seat_type, strict=False)
+        ]
         self.status = [FREE] * SEAT_COUNT
         self.holds: dict[str, ModelHold] = {}
         self.count: Counter[str] = Counter()
@@ -91,7 +94,8 @@ class HoldsMachine(RuleBasedStateMachine):
             return i >= 0 and status[i] == FREE
 
         return {
-            s for s in range(SEAT_COUNT)
+            s
+            for s in range(SEAT_COUNT)
             if free(s) and not free(self.left[s]) and not free(self.right[s])
         }
 
@@ -134,7 +138,9 @@ class HoldsMachine(RuleBasedStateMachine):
         scatter=st.lists(st.integers(0, SEAT_COUNT - 1), max_size=3, unique=True),
         accessible=st.booleans(),
     )
-    def hold(self, buyer: str, start: int, length: int, scatter: list[int], accessible: bool) -> str:
+    def hold(
+        self, buyer: str, start: int, length: int, scatter: list[int], accessible: bool
+    ) -> str:
         wanted = [start]
         while len(wanted) < length and self.right[wanted[-1]] >= 0:
             wanted.append(self.right[wanted[-1]])

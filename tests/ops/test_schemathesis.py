@@ -64,6 +64,7 @@ class Tally:
     cases: int = 0
     by_operation: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class Fixtures:
     venue_id: int
     buyer_tokens: tuple[str, ...]
     hold_tokens: tuple[str, ...]
+
+
+def failure_titles(report: str) -> list[str]:
+    """The one-line titles ("- ST103 Undocumented status code") in a schemathesis report."""
+    return [line.strip()[2:] for line in report.splitlines() if line.strip().startswith("- ")]
 
 
 def is_stream(operation: Any) -> bool:
@@ -135,6 +141,9 @@ def fuzz_operation(
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
             report = str(exc)[:MAX_FAILURE_CHARS]
             tally.failures.append(f"{label} [{mode.name}] -> {response.status_code}:\n{report}")
+            for title in failure_titles(str(exc)):
+                kind = f"{label} -> {response.status_code}: {title}"
+                tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
 
     with contextlib.suppress(Unsatisfiable):  # e.g. no negative case for an input-less call
         run()
@@ -192,8 +201,11 @@ def test_every_endpoint_conforms_to_its_openapi_document(
             fuzz_operation(operation, mode, per_mode, app.url, fixtures, tally, rounds)
 
     print(f"schemathesis: {tally.cases} cases, {len(tally.failures)} failing: {tally.by_operation}")
+    kinds = "\n".join(f"{n:5d}  {kind}" for kind, n in sorted(tally.kinds.items()))
     shown = "\n\n".join(tally.failures[:MAX_FAILURES_SHOWN])
-    assert tally.failures == [], f"{len(tally.failures)} failing cases, first ones:\n{shown}"
+    assert tally.failures == [], (
+        f"{len(tally.failures)} failing cases, by kind:\n{kinds}\n\nthe first ones:\n{shown}"
+    )
     assert tally.cases >= MIN_CASES, f"only {tally.cases} cases: {tally.by_operation}"
     assert set(tally.by_operation) == {f"{o.method.upper()} {o.path}" for o in operations}
     assert app.unhandled_errors() == [], app.error_summary()
