@@ -117,13 +117,6 @@ def compose_app(
     return app
 
 
-def _all_services() -> list[ServiceFactory]:
-    from lockservice.service import LockService
-    from tileserver.service import TileService
-
-    return [TileService, LockService]
-
-
 def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
     from seatmap.adminroutes import admin_routes
     from seatmap.viewerroutes import viewer_routes
@@ -136,7 +129,19 @@ def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
     """The whole seatmap app: tiles, holds and sales, live updates, viewer, health."""
+    from lockservice.service import LockService
+    from tileserver.hot import HotTileMiddleware, HotTiles
+    from tileserver.service import TileService
+
     if ctx is None:
         settings = settings or load_settings()
         configure_logging(settings.log_json, settings.access_log)
-    return compose_app(_all_services(), settings, ctx, extra_routes=_viewer_routes)
+    hot = HotTiles()
+
+    def tiles(live: ServiceContext) -> Service:
+        return TileService(live, hot=hot)
+
+    app = compose_app([tiles, LockService], settings, ctx, extra_routes=_viewer_routes)
+    # Repeat tile requests of an unchanged event are answered ahead of routing.
+    app.middleware_stack = HotTileMiddleware(app.build_middleware_stack(), hot)
+    return app

@@ -151,6 +151,11 @@ def print_params(query: Mapping[str, str], venue: Venue) -> PrintParams:
     title = query.get("title")
     if title is not None and len(title) > 200:
         raise BadTileRequest("title is limited to 200 characters", field="title")
-    return PrintParams(paper, orientation == "landscape", section_index(query.get("section"), venue),
-                       bbox(query.get("bbox"), venue), highlight(query.get("highlight"), venue),
-                       title)
+    return PrintParams(
+        paper,
+        orientation == "landscape",
+        section_index(query.get("section"), venue),
+        bbox(query.get("bbox"), venue),
+        highlight(query.get("highlight"), venue),
+        title,
+    )

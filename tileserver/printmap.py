@@ -16,7 +16,7 @@ from seatmap.context import EventView
 from tileserver import style
 from tileserver.livestate import LiveClasses
 from tileserver.params import PrintParams
-from tileserver.scene import Scene, draw_centered_text, paint
+from tileserver.scene import Scene, paint
 from tileserver.staticmap import draw_map, fit, target_box
 
 MARGIN_PT = 28.0
@@ -76,7 +76,8 @@ def draw_page(canvas: skia.Canvas, scene: Scene, view: EventView, live: LiveClas
     canvas.drawRect(skia.Rect(0, 0, page_w, page_h), paint((255, 255, 255)))
     bold = scene.bold_face
     title = params.title or view.event.title
-    canvas.drawString(title, MARGIN_PT, MARGIN_PT + TITLE_PT, skia.Font(bold, TITLE_PT), paint(TEXT))
+    title_font = skia.Font(bold, TITLE_PT)
+    canvas.drawString(title, MARGIN_PT, MARGIN_PT + TITLE_PT, title_font, paint(TEXT))
     when = view.event.starts_at
     parts = [view.venue.name]
     if isinstance(when, datetime):

@@ -26,7 +26,7 @@ def pack_rgb(rgb: npt.NDArray[np.uint8]) -> U32:
     r = rgb[..., 0].astype(np.uint32)
     g = rgb[..., 1].astype(np.uint32)
     b = rgb[..., 2].astype(np.uint32)
-    return r | (g << 8) | (b << 16)
+    return (r | (g << 8) | (b << 16)).astype(np.uint32, copy=False)
 
 
 def rgba_keys(rgba: npt.NDArray[np.uint8]) -> U32:
@@ -37,7 +37,7 @@ def rgba_keys(rgba: npt.NDArray[np.uint8]) -> U32:
 
 def unpack_rgb(packed: U32) -> npt.NDArray[np.uint8]:
     """(...) packed colours -> (..., 3) uint8 colours."""
-    out = np.empty(packed.shape + (3,), dtype=np.uint8)
+    out = np.empty((*packed.shape, 3), dtype=np.uint8)
     out[..., 0] = packed & 0xFF
     out[..., 1] = (packed >> 8) & 0xFF
     out[..., 2] = (packed >> 16) & 0xFF
@@ -47,9 +47,10 @@ def unpack_rgb(packed: U32) -> npt.NDArray[np.uint8]:
 def bucket_of(packed: U32) -> U32:
     """The 15-bit bucket (top 5 bits of each channel) of each packed colour."""
     top = (packed >> 3) & np.uint32(0x1F1F1F)
-    return (top & np.uint32(0x1F)) | ((top >> 3) & np.uint32(0x3E0)) | (
+    bucket = (top & np.uint32(0x1F)) | ((top >> 3) & np.uint32(0x3E0)) | (
         (top >> 6) & np.uint32(0x7C00)
     )
+    return bucket.astype(np.uint32, copy=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ Binary layout (little-endian, 8-byte aligned sections):
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +71,14 @@ class TileRecord:
         )
 
 
+def record_nbytes(n_slots: int, n_runs: int, n_palette: int, n_classes: int) -> int:
+    """Serialised size of a record with these array lengths."""
+    return (_pad8(4 * n_slots) + 2 * _pad8(2 * n_runs) + _pad8(n_runs) + _pad8(3 * n_palette)
+            + _pad8(n_classes))
+
+
 def record_from_buffer(
-    buffer: memoryview | bytes | np.ndarray,
+    buffer: memoryview | bytes | mmap.mmap | npt.NDArray[np.uint8],
     offset: int,
     size_px: int,
     flags: int,

@@ -61,7 +61,8 @@ class TileEndpoint:
                 break
         etag = tile.etag.encode()
         headers = [(b"etag", etag), (b"cache-control", tile.cache_control.encode()), CORS, EXPOSE]
-        ok_headers = headers + [
+        ok_headers = [
+            *headers,
             (b"content-type", tile.media_type.encode()),
             (b"content-length", str(len(tile.body)).encode()),
         ]

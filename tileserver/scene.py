@@ -33,7 +33,7 @@ NUMBER_FONT_RATIO = 0.95  # seat-number font size as a share of the seat radius
 
 def color4f(color: style.RGB, alpha: float = 1.0) -> int:
     """A skia ARGB colour int from an RGB tuple."""
-    return skia.ColorSetARGB(round(alpha * 255), color[0], color[1], color[2])
+    return int(skia.ColorSetARGB(round(alpha * 255), color[0], color[1], color[2]))
 
 
 def paint(color: style.RGB, *, stroke_width: float = 0.0, aa: bool = True) -> skia.Paint:
@@ -315,8 +315,11 @@ def _row_labels(venue: Venue, radius: float) -> list[RowLabel]:
         ids = row.seat_indices
         if not ids:
             continue
-        ends = [(ids[0], ids[1] if len(ids) > 1 else None), (ids[-1], ids[-2] if len(ids) > 1 else None)]
-        for end, inner in ends if len(ids) > 1 else ends[:1]:
+        if len(ids) > 1:
+            ends: list[tuple[int, int | None]] = [(ids[0], ids[1]), (ids[-1], ids[-2])]
+        else:
+            ends = [(ids[0], None)]
+        for end, inner in ends:
             ex, ey = float(seats.x[end]), float(seats.y[end])
             if inner is None:
                 dx, dy = -1.0, 0.0

@@ -9,6 +9,7 @@ change feed keeps current.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import hashlib
@@ -36,10 +37,8 @@ ENCODE_THREADS = 2
 def release_memory() -> None:
     """Hand the heap a large render freed back to the OS (glibc; a no-op elsewhere)."""
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class TileService:

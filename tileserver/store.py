@@ -14,6 +14,7 @@ restart re-reads nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 from collections import OrderedDict
@@ -26,7 +27,7 @@ import numpy.typing as npt
 from seatmap.grid import TileGrid
 from tileserver.errors import PyramidMissing
 from tileserver.pyramid import DENSITIES, TileKey
-from tileserver.record import TileRecord, record_from_buffer
+from tileserver.record import TileRecord, record_from_buffer, record_nbytes
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -128,13 +129,33 @@ class PyramidStore:
             self._records.popitem(last=False)
         return rec
 
+    def release(self, key: TileKey) -> None:
+        """Let the kernel drop a record's pages from this process (they stay in the page
+        cache and fault back in on the next use), so RSS tracks live memory only."""
+        found = self._maps.get((key.z, key.density))
+        if found is None:
+            return
+        data, index = found
+        if not isinstance(data, mmap.mmap):
+            return
+        nx, _ = self.grid.tile_count(key.z)
+        row = index[key.y * nx + key.x]
+        start = int(row["offset"])
+        end = start + record_nbytes(int(row["n_slots"]), int(row["n_runs"]),
+                                    int(row["n_palette"]), int(row["n_classes"]))
+        first = start - start % mmap.PAGESIZE
+        # Pages are only dropped from this process, never lost: whoever reads them
+        # next (this record or a neighbour sharing a page) faults them back in.
+        last = end - end % mmap.PAGESIZE
+        if last > first:
+            with contextlib.suppress(OSError, ValueError):
+                data.madvise(mmap.MADV_DONTNEED, first, last - first)
+
     def close(self) -> None:
         """Drop the record cache and unmap the files."""
         self._records.clear()
         for data, _ in self._maps.values():
             if isinstance(data, mmap.mmap):
-                try:
+                with contextlib.suppress(BufferError):  # views alive: the GC unmaps later
                     data.close()
-                except BufferError:  # views still alive; the GC unmaps later
-                    pass
         self._maps.clear()

@@ -86,7 +86,8 @@ def _unpremultiply(rgba: U8) -> U8:
 
 def _runs(values: npt.NDArray[np.generic]) -> tuple[I64, I64]:
     """Start and length of every run of equal values."""
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], starts))
     return starts, np.diff(np.append(starts, values.size))
 
 
@@ -103,8 +104,8 @@ def build_record(layers: TileLayers) -> TileRecord:
     g_inside = g_vals >= opaque
     keys = [g_vals[g_inside] & np.uint32(0xFFFFFF)]
     weights = [g_len[g_inside]]
-    live_idx = np.flatnonzero((layers.slot > 0) & (layers.outer >= 16))
-    live_idx = live_idx[ground_u32[live_idx] >= opaque]
+    live_idx = np.flatnonzero(layers.outer >= 16)
+    live_idx = live_idx[(layers.slot[live_idx] > 0) & (ground_u32[live_idx] >= opaque)]
     overlay = layers.overlay.reshape(-1, 4) if layers.overlay is not None else None
     over_px = np.zeros(0, np.int64)
     over_keys = np.zeros(0, np.uint32)
@@ -127,8 +128,8 @@ def build_record(layers: TileLayers) -> TileRecord:
             first = int(run_code[0])
             color = tuple(int(c) for c in quant.palette[first]) if first else None
             return solid_record(size, color, n_classes)  # type: ignore[arg-type]
-        return _encode(size, quant.palette, np.zeros(n_classes, np.uint8),
-                       static_code.astype(np.int32), np.zeros(0, np.uint32), 0)
+        return _encode(size, quant.palette, np.zeros(n_classes, np.uint8), static_code,
+                       np.zeros(0, np.uint32), 0)
     slot = layers.slot[live_idx].astype(np.int64)
     over_alpha: U8 | None = None
     over_color: I32 | None = None
@@ -193,6 +194,7 @@ def _kinds(live: _Live, steps: int, ov_steps: int, flat_bed: bool) -> tuple[I32,
         g_k = np.zeros(first.size, np.int32)
         kind = rank
     else:
+        assert live.over_color is not None
         over = np.where(g > 0, live.over_color, 0).astype(np.int32)
         second, kind = _compact((rank * 256 + over) * (ov_steps + 1) + g,
                                 first.size * 256 * (ov_steps + 1))
@@ -218,10 +220,9 @@ def _build_live(
     blocks = _block_colors(table, steps, ov_steps, quant.palette, looks)
     class_block = np.zeros(len(layers.looks), np.uint8)
     class_block[live.present] = quant.size + np.arange(live.present.size) * table.shape[0]
-    keys = static_code.astype(np.int32)
-    keys[live.idx] = (live.slot * 256 + kind).astype(np.int32)
     palette = np.concatenate([quant.palette, blocks.reshape(-1, 3)])
-    return _encode(layers.size_px, palette, class_block, keys, live.slots, HAS_SLOTS)
+    return _encode(layers.size_px, palette, class_block, static_code, live.slots, HAS_SLOTS,
+                   live.idx, (live.slot * 256 + kind).astype(np.int32))
 
 
 def _block_colors(
@@ -245,21 +246,26 @@ def _block_colors(
     over = np.where(is_text, text, static_over[None, :, :].astype(np.float64))
     g = np.where(is_text & ~has_text, 0.0, g)
     out = under * (1 - g) + over * g
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    colors: U8 = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    return colors
 
 
 def _encode(
     size: int,
     palette: U8,
     class_block: U8,
-    keys: npt.NDArray[np.int32],
+    static_code: U8,
     slots: npt.NDArray[np.uint32],
     flags: int,
+    live_idx: I64 | None = None,
+    live_keys: I32 | None = None,
 ) -> TileRecord:
     """Run-length encode slot*256+code per pixel with a filter byte 0 before each row."""
     rows = np.zeros((size, size + 1), np.int32)
-    rows[:, 1:] = keys.reshape(size, size)
+    rows[:, 1:] = static_code.reshape(size, size)
     flat = rows.ravel()
+    if live_idx is not None and live_keys is not None:
+        flat[live_idx + live_idx // size + 1] = live_keys
     starts, lengths = _runs(flat)
     values = flat[starts]
     if int(lengths.max()) > MAX_RUN:

@@ -120,6 +120,7 @@ class TileSource:
         if body is None:
             result = "miss"
             body = await self._encode(etag, record, slot_classes, fmt)
+            store.release(key)
         self.counter(lod, result).inc()
         return Tile(etag, body, MEDIA_TYPES[fmt], LIVE_CACHE_CONTROL, result, lod, follower,
                     live.version)

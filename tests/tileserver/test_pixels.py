@@ -54,9 +54,9 @@ def probe(
     tx, ty, px, py = seat_pixel(hall, seat, z, density)
     r_px = float(hall.venue.seats.radius[seat]) * hall.grid.scale(z) * density
     if ring:
-        return tx, ty, px + int(round(0.8 * r_px)), py
+        return tx, ty, px + round(0.8 * r_px), py
     if z >= hall.grid.detail_lod_zoom:
-        py += int(round(0.45 * r_px))
+        py += round(0.45 * r_px)
     return tx, ty, px, py
 
 
@@ -155,11 +155,11 @@ async def test_held_seat_is_a_ring_and_sold_seat_a_small_dot(
     rgba = decode(resp.content)
     scale = hall.grid.scale(z) * 2
     r_px = float(hall.venue.seats.radius[held]) * scale
-    ring_at = int(round(r_px * 0.8))
+    ring_at = round(r_px * 0.8)
     _, _, hx, hy = seat_pixel(hall, held, z, 2)
     _, _, sx, sy = seat_pixel(hall, sold, z, 2)
     _, _, fx, fy = seat_pixel(hall, free, z, 2)
-    bed = colour_at(rgba, fx - int(round(r_px * 1.25)), fy)  # the floor between two seats
+    bed = colour_at(rgba, fx - round(r_px * 1.25), fy)  # the floor between two seats
     assert distance(colour_at(rgba, hx + ring_at, hy), hex_rgb(style.HELD)) < 30
     assert distance(colour_at(rgba, hx, hy - int(r_px * 0.3)), (255, 255, 255)) < 60
     assert distance(colour_at(rgba, sx, sy), hex_rgb(style.SOLD)) < 30

@@ -49,7 +49,7 @@ async def test_four_tiles_match_the_2x_tile_above_them_at_every_seat_pixel(
     grid = hall.grid
     z = grid.seat_lod_zoom
     assert grid.lod(z + 1) is Lod.SEAT
-    nx, ny = grid.tile_count(z)
+    nx, _ = grid.tile_count(z)
     checked = 0
     for x in range(nx):
         whole = await fetch(client, event_id, z, x, 0, density=2)

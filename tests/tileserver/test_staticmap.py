@@ -166,7 +166,7 @@ async def test_svg_is_vector_with_text(client: httpx.AsyncClient, hall: Hall,
     assert resp.headers["content-type"].startswith("image/svg+xml")
     svg = resp.text
     assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg")
-    assert "<text" in svg and "<circle" in svg or "<path" in svg
+    assert "<text" in svg and ("<circle" in svg or "<path" in svg)
     assert hall.venue.sections[0].name in svg
 
 
