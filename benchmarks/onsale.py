@@ -321,6 +321,9 @@ def run_locust(run: Run, url: str, plan: Path, log: Path, server_pid: int) -> di
         "SEATMAP_LOAD_LOG": str(log),
         "SEATMAP_API_KEY": run.api_key,
         "SEATMAP_LOAD_THINK": str(run.args.think),
+        # Every connection goes to an IP literal: resolving it inline beats queueing
+        # hundreds of getaddrinfo calls on gevent's small resolver thread pool.
+        "GEVENT_RESOLVER": "block",
     }
     args = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),

@@ -46,7 +46,8 @@ APP_TARGET = os.environ.get("SEATMAP_OPS_APP", "seatmap.app:create_app")
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, step_s: float = 0.1) -> None:
-    """Poll `check` until it is true; fail the test after `timeout_s` naming `what`."""
+    """Poll `check` until it is true (an exception counts as not yet); fail the test after
+    `timeout_s` naming `what`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
@@ -198,17 +199,20 @@ class AppProcess:
             self.proc = subprocess.Popen(
                 args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
             )
-
-        def healthy() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"app exited early:\n{self.log_tail()}")
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-
-        try:
-            wait_until(healthy, timeout_s, "the app to answer /healthz", step_s=0.2)
-        except RuntimeError as exc:
-            raise AssertionError(str(exc)) from None
+        deadline = time.monotonic() + timeout_s
+        while not self._healthy():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the app exited early:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no /healthz after {timeout_s} s:\n{self.log_tail()}")
+            time.sleep(0.2)
         return self
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM), then kill if it hangs."""
