@@ -17,14 +17,19 @@ log = logging.getLogger(__name__)
 try:  # asyncpg's connection errors mean "PostgreSQL unavailable", not a bug.
     from asyncpg.exceptions import (
         ConnectionDoesNotExistError,
+        InsufficientResourcesError,
         InterfaceError,
+        OperatorInterventionError,
         PostgresConnectionError,
     )
 
+    # OperatorInterventionError: "the database system is starting up / shutting down".
     PG_DOWN: tuple[type[BaseException], ...] = (
         PostgresConnectionError,
         ConnectionDoesNotExistError,
         InterfaceError,
+        OperatorInterventionError,
+        InsufficientResourcesError,
     )
 except ImportError:  # pragma: no cover
     PG_DOWN = ()

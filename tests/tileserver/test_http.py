@@ -39,8 +39,10 @@ async def test_tiles_outside_the_venue_share_one_empty_tile(
     event_id = await new_event()
     z = hall.grid.max_zoom
     nx, ny = hall.grid.tile_count(z)
-    a = await client.get(tile_url(event_id, z, nx + 3, 0))
-    b = await client.get(tile_url(event_id, z, 0, ny + 7))
+    side = 1 << z
+    assert ny < side, "the hall is wider than tall, so rows below it exist in the square"
+    a = await client.get(tile_url(event_id, z, 0, ny))
+    b = await client.get(tile_url(event_id, z, nx - 1, side - 1))
     assert a.status_code == b.status_code == 200
     assert a.headers["etag"] == b.headers["etag"]
     assert a.content == b.content
@@ -48,6 +50,8 @@ async def test_tiles_outside_the_venue_share_one_empty_tile(
     rgba = decode(a.content)
     assert rgba.shape == (256, 256, 4)
     assert int(rgba[..., 3].max()) == 0  # fully transparent
+    beyond = await client.get(tile_url(event_id, z, side, 0))
+    assert beyond.status_code == 404 and beyond.json()["error"] == "not_found"
 
 
 async def test_tile_formats_and_headers(
