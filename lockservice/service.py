@@ -11,7 +11,6 @@ shutdown is not held up by them; `shutdown()` does the same for anything left.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import threading
@@ -55,6 +54,7 @@ class LockService:
         # Events the sweeper looks at: all events at the last reconcile, plus any used since.
         self.events: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._signal_handlers: dict[int, Any] = {}
 
         async def openapi(request: Request) -> Response:
@@ -77,6 +77,7 @@ class LockService:
                 "lock service started without Redis or PostgreSQL: %s: %s", type(exc).__name__, exc
             )
         self.hub.start()
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(
                 self._every(self.ctx.settings.sweep_interval_s, self.sweep_once), name="sweeper"
@@ -92,11 +93,14 @@ class LockService:
         """End SSE streams with a retry hint and stop the background tasks."""
         self._restore_signal_handlers()
         await self.hub.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping = True
+        pending = set(self._tasks)
+        # Cancel until done: a cancellation that lands inside a Redis call can be lost
+        # (asyncio.wait_for on Python 3.11), and the loops also check `_stopping`.
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
         self._tasks = []
         if self._own_script_redis:
             await self.script_redis.aclose()
@@ -129,11 +133,12 @@ class LockService:
                 await resolve_stuck(self.ctx, self.holds, event_id, token)
         return seen
 
-    @staticmethod
-    async def _every(interval_s: float, work: Callable[[], Awaitable[Any]]) -> None:
+    async def _every(self, interval_s: float, work: Callable[[], Awaitable[Any]]) -> None:
         """Run `work` every `interval_s` seconds, surviving backend outages."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(interval_s)
+            if self._stopping:
+                return
             try:
                 await work()
             except asyncio.CancelledError:

@@ -7,7 +7,6 @@ instances in this run (which use real time) never find those holds due.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import threading
@@ -104,16 +103,8 @@ async def in_process_client(
 @pytest.fixture
 async def api(ctx: ServiceContext) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process lock-service client (real Redis and PostgreSQL, real clock)."""
-    import sys as _sys
-    async def _watch() -> None:
-        await asyncio.sleep(10)
-        for t in asyncio.all_tasks():
-            print("TASK", t.get_name(), file=_sys.stderr)
-            t.print_stack(file=_sys.stderr)
     async with in_process_client(ctx) as client:
         yield client
-        w = asyncio.create_task(_watch())
-    w.cancel()
 
 
 class LockServer:

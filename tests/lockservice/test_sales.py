@@ -17,6 +17,7 @@ from seatmap.events import EventRules
 from seatmap.status import SeatStatus
 from tests.lockservice.conftest import (
     API_KEY_HEADER,
+    FakeClock,
     bearer,
     buyer_token,
     fake_clock,
@@ -154,6 +155,16 @@ async def test_sale_stuck_confirming_is_resolved_by_the_sweeper(
     clock = fake_clock()
     fctx = with_clock(ctx, clock)
     service = LockService(fctx)
+    try:
+        await _stuck_sale(ctx, service, clock, committed)
+    finally:
+        await service.shutdown()
+
+
+async def _stuck_sale(
+    ctx: ServiceContext, service: LockService, clock: FakeClock, committed: bool
+) -> None:
+    fctx = service.ctx
     view = await new_event(fctx, EventRules(hold_ttl_s=30))
     service.events.add(view.event.id)
     wanted = seats(view, "C", 1, 2)

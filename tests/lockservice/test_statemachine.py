@@ -12,7 +12,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -22,6 +22,8 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    multiple,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -61,6 +63,7 @@ class HoldsMachine(RuleBasedStateMachine):
 
     ctx: ServiceContext
     loop: asyncio.AbstractEventLoop
+    seen: ClassVar[Counter[str]] = Counter()  # outcomes of the whole run, to prove coverage
     buyers = Bundle("buyers")
     hold_tokens = Bundle("hold_tokens")
 
@@ -135,7 +138,7 @@ class HoldsMachine(RuleBasedStateMachine):
         buyer=buyers,
         start=st.integers(0, SEAT_COUNT - 1),
         length=st.integers(1, 4),
-        scatter=st.lists(st.integers(0, SEAT_COUNT - 1), max_size=3, unique=True),
+        scatter=st.lists(st.integers(0, SEAT_COUNT - 1), max_size=2, unique=True) | st.just([]),
         accessible=st.booleans(),
     )
     def hold(
@@ -150,11 +153,14 @@ class HoldsMachine(RuleBasedStateMachine):
             made = self.run(self.service.holds.hold(self.view, buyer, wanted, accessible))
         except HoldConflict:
             assert expected == "seats_taken"
-            return "none"
+            self.seen["seats_taken"] += 1
+            return multiple()
         except RuleViolation as exc:
             assert exc.rule == expected
-            return "none"
+            self.seen[exc.rule] += 1
+            return multiple()
         assert expected is None, expected
+        self.seen["held"] += 1
         max_expires = self.clock.ms + RULES.max_hold_s * 1000
         assert made.expires_ms == self.clock.ms + RULES.hold_ttl_s * 1000
         self.holds[made.token] = ModelHold(buyer, wanted, made.expires_ms, max_expires)
@@ -165,8 +171,6 @@ class HoldsMachine(RuleBasedStateMachine):
 
     @rule(token=hold_tokens)
     def extend(self, token: str) -> None:
-        if token == "none":
-            return
         hold = self.holds[token]
         try:
             got = self.run(self.service.holds.extend(self.view, hold.buyer, token))
@@ -174,6 +178,7 @@ class HoldsMachine(RuleBasedStateMachine):
             assert self.live(token) is None and exc.state == self.ended_state(token)
             return
         assert self.live(token) is not None
+        self.seen["extended"] += 1
         hold.expires_ms = max(
             hold.expires_ms, min(self.clock.ms + RULES.hold_ttl_s * 1000, hold.max_expires_ms)
         )
@@ -181,8 +186,6 @@ class HoldsMachine(RuleBasedStateMachine):
 
     @rule(token=hold_tokens, some=st.booleans(), data=st.data())
     def release(self, token: str, some: bool, data: st.DataObject) -> None:
-        if token == "none":
-            return
         hold = self.holds[token]
         part = None
         if some and len(hold.seats) > 1:
@@ -206,6 +209,7 @@ class HoldsMachine(RuleBasedStateMachine):
             for s in part:
                 after[s] = FREE
             assert not self.isolated(after) & set(part)
+        self.seen["released"] += 1
         for s in freed:
             self.status[s] = FREE
         self.count[hold.buyer] -= len(freed)
@@ -224,14 +228,18 @@ class HoldsMachine(RuleBasedStateMachine):
         for hold in self.holds.values():
             if hold.state == "held" and hold.expires_ms <= self.clock.ms:
                 hold.state = "expired"
+                self.seen["expired"] += 1
                 for s in hold.seats:
                     self.status[s] = FREE
                 self.count[hold.buyer] -= len(hold.seats)
 
+    @rule()
+    def time_passes_and_sweeper_runs(self) -> None:
+        self.clock.advance(RULES.hold_ttl_s * 1000)
+        self.sweep()
+
     @rule(token=hold_tokens, key=st.sampled_from(["k1", "k2", "k3", "k4"]))
     def confirm(self, token: str, key: str) -> None:
-        if token == "none":
-            return
         holds = self.service.holds
         call = sales.confirm(self.fctx, holds, self.view, token, key, {})
         try:
@@ -250,13 +258,33 @@ class HoldsMachine(RuleBasedStateMachine):
         assert hold is not None and not order.replayed
         assert sorted(order.seats) == sorted(hold.seats)
         self.orders[key] = (token, order.order_id)
+        self.seen["sold"] += 1
         hold.state = "sold"
         for s in hold.seats:
             self.status[s] = SOLD
 
+    # The same steps on a hold that is still live (bundle tokens are mostly ended ones).
+    def live_tokens(self) -> list[str]:
+        return sorted(t for t in self.holds if self.live(t) is not None)
+
+    @precondition(lambda self: bool(self.live_tokens()))
+    @rule(data=st.data())
+    def extend_a_live_hold(self, data: st.DataObject) -> None:
+        self.extend(data.draw(st.sampled_from(self.live_tokens())))
+
+    @precondition(lambda self: bool(self.live_tokens()))
+    @rule(data=st.data(), some=st.booleans())
+    def release_a_live_hold(self, data: st.DataObject, some: bool) -> None:
+        self.release(data.draw(st.sampled_from(self.live_tokens())), some, data)
+
+    @precondition(lambda self: bool(self.live_tokens()))
+    @rule(data=st.data(), key=st.sampled_from(["k5", "k6", "k7", "k8"]))
+    def confirm_a_live_hold(self, data: st.DataObject, key: str) -> None:
+        self.confirm(data.draw(st.sampled_from(self.live_tokens())), key)
+
     @rule(token=hold_tokens, intruder=buyers)
     def other_buyer_sees_nothing(self, token: str, intruder: str) -> None:
-        if token == "none" or self.holds[token].buyer == intruder:
+        if self.holds[token].buyer == intruder:
             return
         with pytest.raises(NotHoldOwner):
             self.run(self.service.holds.get(self.view.event.id, intruder, token))
@@ -264,6 +292,10 @@ class HoldsMachine(RuleBasedStateMachine):
             self.run(self.service.holds.extend(self.view, intruder, token))
         with pytest.raises(NotHoldOwner):
             self.run(self.service.holds.release(self.view, intruder, token))
+
+    def teardown(self) -> None:
+        if hasattr(self, "service"):
+            self.run(self.service.shutdown())
 
     # -- what must always hold ------------------------------------------------------
     @invariant()
@@ -294,9 +326,15 @@ async def test_holds_behave_like_the_model(ctx: ServiceContext) -> None:
     HoldsMachine.ctx = ctx
     HoldsMachine.loop = asyncio.get_running_loop()
     config = settings(
-        max_examples=40,
-        stateful_step_count=40,
+        max_examples=80,
+        stateful_step_count=50,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
+    HoldsMachine.seen = Counter()
     await asyncio.to_thread(run_state_machine_as_test, HoldsMachine, settings=config)
+    # The run must have gone through every kind of step, so a model that quietly
+    # does little cannot hide a broken path.
+    wanted = {"held", "orphan_seat", "expired", "sold"}
+    print(HoldsMachine.seen)
+    assert all(HoldsMachine.seen[k] > 0 for k in wanted), HoldsMachine.seen
