@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import gc
 import time
 from dataclasses import dataclass, field
 
@@ -83,6 +82,16 @@ def percentile(values_s: list[float], pct: float) -> float:
     return float(np.percentile(np.array(values_s), pct) * 1000) if values_s else float("nan")
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """CPU time (user + system) used so far by these processes."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def memory_bytes(processes: list[psutil.Process]) -> int:
+    """Resident memory of these processes."""
+    return sum(p.memory_info().rss for p in processes)
+
+
 async def _read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -93,16 +102,6 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     if length:
         await reader.readexactly(length)
     return status
-
-
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    """CPU time (user + system) used so far by these processes."""
-    return sum(sum(p.cpu_times()[:2]) for p in processes)
-
-
-def memory_bytes(processes: list[psutil.Process]) -> int:
-    """Resident memory of these processes."""
-    return sum(p.memory_info().rss for p in processes)
 
 
 async def run_load(
@@ -190,26 +189,25 @@ class SseResult:
     bytes_per_connection: float
 
 
-async def sse_phase(
-    port: int,
-    path: str,
-    hold_requests: list[bytes],
-    first_seats: list[int],
-    clients: int,
-    server: list[psutil.Process],
-    interval_s: float,
-) -> SseResult:
-    """Connect `clients` SSE clients, make holds one by one, time every delivery."""
+async def _connect(
+    port: int, get: bytes, clients: int, server: list[psutil.Process]
+) -> tuple[list[SseClient], list[asyncio.BaseTransport], float, int]:
+    """Open the SSE clients; returns them with the server's memory per connection.
+
+    Memory per connection is the growth from half the clients to all of them: the
+    first half soaks up memory the server freed earlier and would reuse anyway.
+    """
     loop = asyncio.get_running_loop()
-    get = f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
     connected = asyncio.Event()
     counter = [0, clients]
     protocols: list[SseClient] = []
     transports: list[asyncio.BaseTransport] = []
-    gc.collect()
-    await asyncio.sleep(1.0)
-    rss_before = memory_bytes(server)
+    half = clients // 2
+    rss_half = 0
     for first in range(0, clients, SSE_CONNECT_BATCH):
+        if first >= half and not rss_half:
+            await asyncio.sleep(1.0)
+            rss_half = memory_bytes(server)
         batch = await asyncio.gather(
             *(
                 loop.create_connection(
@@ -223,7 +221,22 @@ async def sse_phase(
             protocols.append(protocol)
     await asyncio.wait_for(connected.wait(), 60)
     await asyncio.sleep(2.0)
-    rss_after = memory_bytes(server)
+    per_connection = (memory_bytes(server) - rss_half) / max(1, clients - half)
+    return protocols, transports, per_connection, counter[0]
+
+
+async def sse_phase(
+    port: int,
+    path: str,
+    hold_requests: list[bytes],
+    first_seats: list[int],
+    clients: int,
+    server: list[psutil.Process],
+    interval_s: float,
+) -> SseResult:
+    """Connect `clients` SSE clients, make holds one by one, time every delivery."""
+    get = f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
+    protocols, transports, per_connection, connected = await _connect(port, get, clients, server)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     replies: list[tuple[int, float, float]] = []
     for request, seat in zip(hold_requests, first_seats, strict=False):
@@ -251,5 +264,4 @@ async def sse_phase(
     spread = [max(a) - min(a) for a in arrivals.values() if a]
     for open_transport in transports:
         open_transport.close()
-    per_connection = (rss_after - rss_before) / max(1, clients)
-    return SseResult(counter[0], latencies, from_request, spread, missing, per_connection)
+    return SseResult(connected, latencies, from_request, spread, missing, per_connection)

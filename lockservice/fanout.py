@@ -23,8 +23,9 @@ from typing import Any
 
 import orjson
 
-from seatmap.changefeed import ChangeEntry
+from seatmap.changefeed import ChangeEntry, Subscription
 from seatmap.context import ServiceContext
+from seatmap.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,18 @@ class Broadcaster:
         self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"sse-broadcast-{event_id}")
 
+    @property
+    def alive(self) -> bool:
+        """False once the broadcaster has stopped (it could not subscribe)."""
+        return not self._task.done()
+
     async def ready(self) -> None:
         """Wait until the broadcaster receives every entry from now on."""
-        await self._ready.wait()
+        waiter = asyncio.ensure_future(self._ready.wait())
+        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not self._ready.is_set():
+            waiter.cancel()
+            raise ServiceUnavailable("live updates are unavailable right now", retry_after_s=2)
 
     async def _run(self) -> None:
         async with self.ctx.feed.subscribe(self.event_id) as sub:
@@ -179,16 +189,22 @@ class Broadcaster:
             self._ready.set()
             while True:
                 entry = await sub.queue.get()
-                if sub.lagged:  # this process fell behind the log: everyone reloads
-                    while not sub.queue.empty():
-                        entry = sub.queue.get_nowait()
-                    sub.lagged = False
-                    self.last_id = (await self.ctx.feed.follower(self.event_id)).last_id
-                    self.broadcast(None, reset_message(self.last_id, "lagged"))
-                    continue
-                self.last_id = entry.id
-                if self.connections:  # rendering (dirty tiles) only pays off with clients
-                    self.broadcast(stream_id(entry.id), self._render(entry))
+                try:
+                    await self._handle(sub, entry)
+                except Exception:  # one bad entry must not silence every client
+                    log.exception("SSE broadcast of event %s failed", self.event_id)
+
+    async def _handle(self, sub: Subscription, entry: ChangeEntry) -> None:
+        if sub.lagged:  # this process fell behind the log: everyone reloads
+            while not sub.queue.empty():
+                sub.queue.get_nowait()
+            sub.lagged = False
+            self.last_id = (await self.ctx.feed.follower(self.event_id)).last_id
+            self.broadcast(None, reset_message(self.last_id, "lagged"))
+            return
+        self.last_id = entry.id
+        if self.connections:  # rendering (dirty tiles) only pays off with clients
+            self.broadcast(stream_id(entry.id), self._render(entry))
 
     def broadcast(self, sid: StreamId | None, data: bytes) -> None:
         """Hand one message to every connection."""

@@ -189,7 +189,19 @@ def _lock_paths() -> Json:
                 {
                     "200": {
                         "description": "An endless event stream.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {
+                            "text/event-stream": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "id": {"type": "string"},
+                                        "event": {"type": "string"},
+                                        "data": {"type": "string"},
+                                        "retry": {"type": "integer"},
+                                    },
+                                }
+                            }
+                        },
                     },
                     **err(404, 503),
                 },

@@ -228,33 +228,42 @@ def _admin_paths() -> Json:
 
 def _viewer_paths() -> Json:
     html = _media("An HTML page.", "text/html", {"type": "string"})
-    anything = _media("JSON for the viewer.", JSON, {})
+    missing = _media("No such event (a page, or JSON for a bad path).", "text/html", {})
+    missing["content"][JSON] = {"schema": ref("Error")}
+    pages: Json = {"200": html, **NOT_MODIFIED, "404": missing}
+    data: Json = {"200": _media("JSON for the viewer.", JSON, {}), **NOT_MODIFIED}
+    data.update(err(400, 404, 503))
     api = "/viewer/api/events/{event_id}"
+    seats = {
+        "name": "seats",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "1-100 comma-separated seat indices.",
+    }
+    event_query = _q("event", {"type": "integer", "minimum": 0}, "The event to show.")
     return {
-        "/viewer/": _get("The seat map viewer (?event=ID).", {"200": html}, tags=["viewer"]),
+        "/viewer/": _get("The seat map viewer.", pages, tags=["viewer"], parameters=[event_query]),
         "/embed/{event_id}": {
             "parameters": [EVENT_ID],
-            **_get("The embeddable viewer page.", {"200": html, **err(404)}, tags=["viewer"]),
+            **_get("The embeddable viewer page.", pages, tags=["viewer"]),
         },
         f"{api}/sections.json": {
             "parameters": [EVENT_ID],
-            **_get(
-                "Sections with bounds and seat counts.",
-                {"200": anything, **err(404, 503)},
-                tags=["viewer"],
-            ),
+            **_get("Sections with bounds and seat counts.", data, tags=["viewer"]),
         },
         f"{api}/sections/{{section}}.json": {
             "parameters": [EVENT_ID, _int_path("section")],
-            **_get(
-                "A section's rows and seats (list view).",
-                {"200": anything, **err(404, 503)},
-                tags=["viewer"],
-            ),
+            **_get("A section's rows and seats (list view).", data, tags=["viewer"]),
         },
         f"{api}/places.json": {
             "parameters": [EVENT_ID],
-            **_get("Seat positions.", {"200": anything, **err(404, 503)}, tags=["viewer"]),
+            **_get(
+                "Where some seats are ([index, x, y, radius] each).",
+                data,
+                tags=["viewer"],
+                parameters=[seats],
+            ),
         },
     }
 

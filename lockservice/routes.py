@@ -125,6 +125,7 @@ def buyer_routes(service: LockService) -> list[BaseRoute]:
         return require_buyer(request, ctx.settings.session_secret, ctx.clock.now_ms()).buyer_id
 
     async def create_session(request: Request) -> Response:
+        await read_body(request, limit)  # the body is unused, but never unbounded
         await service.limiter.session_created(request)
         token, session = issue_token(
             ctx.settings.session_secret, ctx.clock.now_ms(), ctx.settings.session_ttl_s

@@ -99,10 +99,10 @@ class StreamHub:
     async def broadcaster(self, view: EventView) -> Broadcaster:
         """The running broadcaster of an event, started on first use."""
         found = self.broadcasters.get(view.event.id)
-        if found is None:
+        if found is None or not found.alive:
             async with self._lock:
                 found = self.broadcasters.get(view.event.id)
-                if found is None:
+                if found is None or not found.alive:
                     found = Broadcaster(self.ctx, view.event.id, lambda e: sse_message(e, view))
                     self.broadcasters[view.event.id] = found
         await found.ready()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,14 @@ async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncp
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: asyncpg.Pool, timeout_s: float = 10.0) -> None:
+    """Close a pool gracefully, terminating connections still held after `timeout_s`."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        pool.terminate()
 
 
 async def migrate(conn: asyncpg.Connection, folder: Path | None = None) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 
 from seatmap.context import Clock, ServiceContext, build_context
-from seatmap.db import create_pool, migrate
+from seatmap.db import close_pool, create_pool, migrate
 from seatmap.embedded import backends
 from seatmap.settings import Settings
 
@@ -44,4 +44,4 @@ async def open_context(
                 await ctx.feed.close()
         finally:
             await redis.aclose()
-            await pool.close()
+            await close_pool(pool)

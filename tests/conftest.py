@@ -23,7 +23,7 @@ import redis as syncredis
 import uvicorn
 
 from seatmap.context import ServiceContext, build_context
-from seatmap.db import create_pool, migrate
+from seatmap.db import close_pool, create_pool, migrate
 from seatmap.runtime import redis_client
 from seatmap.settings import Settings
 
@@ -137,7 +137,7 @@ async def ctx(settings: Settings) -> AsyncIterator[ServiceContext]:
     yield context
     await context.feed.close()
     await redis.aclose()
-    await pool.close()
+    await close_pool(pool)
 
 
 def free_port() -> int:

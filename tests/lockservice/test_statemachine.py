@@ -265,7 +265,8 @@ class HoldsMachine(RuleBasedStateMachine):
 
     # The same steps on a hold that is still live (bundle tokens are mostly ended ones).
     def live_tokens(self) -> list[str]:
-        return sorted(t for t in self.holds if self.live(t) is not None)
+        # In creation order: tokens are random, so sorting them would make replays differ.
+        return [t for t in self.holds if self.live(t) is not None]
 
     @precondition(lambda self: bool(self.live_tokens()))
     @rule(data=st.data())
@@ -335,6 +336,5 @@ async def test_holds_behave_like_the_model(ctx: ServiceContext) -> None:
     await asyncio.to_thread(run_state_machine_as_test, HoldsMachine, settings=config)
     # The run must have gone through every kind of step, so a model that quietly
     # does little cannot hide a broken path.
-    wanted = {"held", "orphan_seat", "expired", "sold"}
-    print(HoldsMachine.seen)
+    wanted = {"held", "orphan_seat", "released", "extended", "expired", "sold"}
     assert all(HoldsMachine.seen[k] > 0 for k in wanted), HoldsMachine.seen
