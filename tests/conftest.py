@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 import redis as syncredis
 import uvicorn
+from starlette.types import ASGIApp
 
 from seatmap.context import ServiceContext, build_context
 from seatmap.db import close_pool, create_pool, migrate
@@ -148,15 +149,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The whole app served by uvicorn on a free port, in a background thread."""
+    """An ASGI app served by uvicorn on a free port, in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        from seatmap.app import create_app
-
+    def __init__(self, app: ASGIApp) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings),
+            app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -185,6 +184,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     """One app instance over real HTTP for the whole run."""
-    server = LiveServer(settings).start()
+    from seatmap.app import create_app
+
+    server = LiveServer(create_app(settings)).start()
     yield server
     server.stop()

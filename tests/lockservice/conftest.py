@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from lockservice.adminscripts import register_scripts
 from lockservice.app import create_app
@@ -26,7 +24,7 @@ from lockservice.sessions import issue_token
 from seatmap.context import EventView, ServiceContext
 from seatmap.events import EventRules
 from seatmap.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import LiveServer
 from tests.venues import grid_venue, store_event
 
 API_KEY_HEADER = {"X-API-Key": "test-operator-key"}
@@ -107,42 +105,12 @@ async def api(ctx: ServiceContext) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class LockServer:
-    """Only the lock service, served by uvicorn on a free port in a thread."""
-
-    def __init__(self, settings: Settings, sse_heartbeat_s: float) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings, sse_heartbeat_s=sse_heartbeat_s),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LockServer:
-        """Serve, and wait until startup finished."""
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("lock server failed to start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        """Exit and wait."""
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+LockServer = LiveServer
 
 
 @pytest.fixture(scope="session")
 def lock_server(settings: Settings) -> Iterator[LockServer]:
     """The lock service over real HTTP with a 0.3 s SSE heartbeat."""
-    server = LockServer(settings, sse_heartbeat_s=0.3).start()
+    server = LiveServer(create_app(settings, sse_heartbeat_s=0.3)).start()
     yield server
     server.stop()
