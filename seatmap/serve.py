@@ -11,6 +11,7 @@ import uvicorn
 
 from seatmap.context import ServiceContext
 from seatmap.embedded import backends
+from seatmap.generator import VenueKind
 from seatmap.runtime import open_context
 from seatmap.settings import Settings
 
@@ -60,7 +61,7 @@ def serve(
     return 0
 
 
-async def prepare_demo(ctx: ServiceContext, kind: str, seats: int) -> int:
+async def prepare_demo(ctx: ServiceContext, kind: VenueKind, seats: int) -> int:
     """Generate (deterministically), import and open the demo event once; reuse it after."""
     from seatmap.generator import generate_venue
     from seatmap.operations import import_venue, open_event, render_event_tiles
@@ -90,7 +91,7 @@ async def prepare_demo(ctx: ServiceContext, kind: str, seats: int) -> int:
 
 
 def run_demo(
-    settings: Settings, kind: str, seats: int, host: str | None = None, port: int | None = None
+    settings: Settings, kind: VenueKind, seats: int, host: str | None = None, port: int | None = None
 ) -> int:
     """Set up the demo event, print its URLs, and serve."""
     host = host or settings.host
