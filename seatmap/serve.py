@@ -91,7 +91,11 @@ async def prepare_demo(ctx: ServiceContext, kind: VenueKind, seats: int) -> int:
 
 
 def run_demo(
-    settings: Settings, kind: VenueKind, seats: int, host: str | None = None, port: int | None = None
+    settings: Settings,
+    kind: VenueKind,
+    seats: int,
+    host: str | None = None,
+    port: int | None = None,
 ) -> int:
     """Set up the demo event, print its URLs, and serve."""
     host = host or settings.host

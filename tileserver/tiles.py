@@ -101,7 +101,7 @@ class TileSource:
                                min_zoom=0, max_zoom=grid.max_zoom)
         side = 1 << key.z  # zoom 0 is one tile, so no zoom has more than 2^z per axis
         if not (0 <= key.x < side and 0 <= key.y < side):
-            raise TileNotFound(f"tile {key.x},{key.y} is outside zoom {key.z} ({side}x{side} tiles)")
+            raise TileNotFound(f"tile {key.x},{key.y} is outside zoom {key.z} ({side} per axis)")
         lod = grid.lod(key.z).value
         if not grid.has_tile(key.z, key.x, key.y):
             return self._shared(key, None, fmt, "empty", lod)
