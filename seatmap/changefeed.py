@@ -31,6 +31,7 @@ SUBSCRIBER_QUEUE_SIZE = 1024
 READ_BLOCK_MS = 1000
 READ_COUNT = 500
 RETRY_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class EventFollower:
         self.ready = asyncio.Event()
         self.connected = False
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         """Start the reader task (idempotent)."""
@@ -94,12 +96,17 @@ class EventFollower:
             self._task = asyncio.create_task(self._run(), name=f"changefeed-{self.event_id}")
 
     async def stop(self) -> None:
-        """Stop the reader task."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the reader task, within about STOP_TIMEOUT_S."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        # redis-py's own timeouts can swallow one cancellation, so cancel until it ends.
+        deadline = asyncio.get_running_loop().time() + STOP_TIMEOUT_S
+        while not task.done() and asyncio.get_running_loop().time() < deadline:
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+        self._task = None
 
     async def load_snapshot(self) -> None:
         """Read status bytes and the newest Stream id atomically, replacing local state."""
@@ -128,7 +135,7 @@ class EventFollower:
     async def _run(self) -> None:
         attempt = 0
         need_snapshot = True
-        while True:
+        while not self._stopping:
             try:
                 if need_snapshot:
                     await self.load_snapshot()
