@@ -222,6 +222,6 @@ class ChangeFeed:
 
     async def close(self) -> None:
         """Stop following every event."""
-        for follower in list(self._followers.values()):
-            await follower.stop()
+        followers = list(self._followers.values())
         self._followers.clear()
+        await asyncio.gather(*(f.stop() for f in followers))

@@ -8,6 +8,7 @@ the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import tempfile
@@ -136,8 +137,11 @@ async def ctx(settings: Settings) -> AsyncIterator[ServiceContext]:
     redis = redis_client(settings.redis_url)
     context = build_context(settings, pool, redis)
     yield context
-    await context.feed.close()
-    await redis.aclose()
+    # Teardown is bounded: a stuck connection must not hang the whole run.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(context.feed.close(), 15)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(redis.aclose(), 5)
     await close_pool(pool)
 
 
