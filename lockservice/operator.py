@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from lockservice.errors import HoldConflict
-from lockservice.routes import event_view, iso_ms, json_body, seat_indices, seats_json
-from seatmap.adminroutes import json_response, require_operator
+from lockservice.routes import event_view, iso_ms, seat_indices, seats_json
+from seatmap.adminroutes import json_body, json_response, require_operator
 from seatmap.context import EventView
 from seatmap.errors import BadRequest
 from seatmap.status import STATUS_NAMES

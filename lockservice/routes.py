@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,7 +22,7 @@ from lockservice.ratelimit import client_ip
 from lockservice.rules import MAX_SEATS_PER_BUYER, MAX_SEATS_PER_REQUEST, violation
 from lockservice.sessions import bearer_token, issue_token, require_buyer, verify_token
 from lockservice.sse import status_bin
-from seatmap.adminroutes import json_response, read_body, require_operator
+from seatmap.adminroutes import json_body, json_response, read_body, require_operator
 from seatmap.context import EventView
 from seatmap.errors import BadRequest, NotFound, Unprocessable
 
@@ -38,20 +37,6 @@ def iso_ms(ms: int) -> str:
     """Milliseconds since the epoch as an ISO 8601 UTC time."""
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-async def json_body(request: Request, limit: int, required: bool = True) -> dict[str, Any]:
-    """The request's JSON object (at most `limit` bytes); {} for an optional empty body."""
-    raw = await read_body(request, limit)
-    if not raw.strip() and not required:
-        return {}
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise BadRequest("body must be a JSON object")
-    return value
 
 
 async def event_view(service: LockService, request: Request) -> EventView:

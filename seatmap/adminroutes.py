@@ -46,6 +46,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def json_body(request: Request, limit: int, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object (at most `limit` bytes); {} for an optional empty body."""
+    raw = await read_body(request, limit)
+    if not raw.strip() and not required:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadRequest("body must be a JSON object")
+    return value
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     """An orjson-encoded JSON response."""
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
@@ -82,7 +96,7 @@ def admin_routes(ctx: ServiceContext) -> list[BaseRoute]:
 
     async def create_event(request: Request) -> Response:
         require_operator(request, ctx)
-        body = _json_object(await read_body(request, ctx.settings.max_body_bytes))
+        body = await json_body(request, ctx.settings.max_body_bytes)
         venue_id = body.get("venue_id")
         title = body.get("title")
         if not isinstance(venue_id, int) or isinstance(venue_id, bool):
@@ -108,16 +122,6 @@ def admin_routes(ctx: ServiceContext) -> list[BaseRoute]:
         Route("/events", create_event, methods=["POST"]),
         Route("/events", get_events, methods=["GET"]),
     ]
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise BadRequest("body must be a JSON object")
-    return value
 
 
 def _time(raw: object) -> datetime | None:
