@@ -241,13 +241,14 @@ def free_port() -> int:
 def server_env(run: Run, settings: Settings) -> dict[str, str]:
     """Environment of the server process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATMAP_")}
+    own = settings.with_overrides(
+        database_url=run.database_url,
+        redis_url=run.redis_url,
+        api_key=run.api_key,
+        redis_prefix=run.prefix,
+    )
+    env.update(own.connection_environ())
     env.update(
-        SEATMAP_DATABASE_URL=run.database_url,
-        SEATMAP_REDIS_URL=run.redis_url,
-        SEATMAP_DATA_DIR=str(settings.data_dir),
-        SEATMAP_API_KEY=run.api_key,
-        SEATMAP_SESSION_SECRET=settings.session_secret,
-        SEATMAP_REDIS_PREFIX=run.prefix,
         SEATMAP_LOG_JSON="1",
         PYTHONUNBUFFERED="1",
     )

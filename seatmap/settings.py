@@ -46,6 +46,20 @@ class Settings:
         """Where pre-rendered pyramids live, one folder per venue content hash."""
         return self.data_dir / "tiles"
 
+    def connection_environ(self) -> dict[str, str]:
+        """SEATMAP_* variables that make a child process connect like this one."""
+        env = {
+            "SEATMAP_DATA_DIR": str(self.data_dir),
+            "SEATMAP_API_KEY": self.api_key,
+            "SEATMAP_SESSION_SECRET": self.session_secret,
+            "SEATMAP_REDIS_PREFIX": self.redis_prefix,
+        }
+        if self.database_url:
+            env["SEATMAP_DATABASE_URL"] = self.database_url
+        if self.redis_url:
+            env["SEATMAP_REDIS_URL"] = self.redis_url
+        return env
+
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields replaced (tests, CLI flags)."""
         return replace(self, **changes)  # type: ignore[arg-type]

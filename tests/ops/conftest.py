@@ -290,13 +290,8 @@ def app_env(settings: Settings, **extra: str) -> dict[str, str]:
     assert settings.database_url and settings.redis_url
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEATMAP_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(settings.connection_environ())
     env.update(
-        SEATMAP_DATABASE_URL=settings.database_url,
-        SEATMAP_REDIS_URL=settings.redis_url,
-        SEATMAP_DATA_DIR=str(settings.data_dir),
-        SEATMAP_API_KEY=settings.api_key,
-        SEATMAP_SESSION_SECRET=settings.session_secret,
-        SEATMAP_REDIS_PREFIX=settings.redis_prefix,
         SEATMAP_RECONCILE_INTERVAL_S="1",
         # Every test client comes from 127.0.0.1: per-IP limits would meter the test itself.
         SEATMAP_RATE_LIMIT_SESSIONS_PER_MIN="100000",

@@ -14,13 +14,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "SEATMAP_DATABASE_URL": settings.database_url or "",
-        "SEATMAP_REDIS_URL": settings.redis_url or "",
-        "SEATMAP_DATA_DIR": str(settings.data_dir),
-        "SEATMAP_REDIS_PREFIX": settings.redis_prefix,
-    }
+    env = {**os.environ, **settings.connection_environ()}
     return subprocess.run(
         [sys.executable, "-m", "seatmap.cli", *args],
         env=env,
