@@ -10,6 +10,8 @@ Load comes from raw asyncio HTTP/1.1 keep-alive connections, not an HTTP library
 so the client costs little of the machine's two cores. Every hold request is a
 block of 2-4 neighbouring seats in a row that never conflicts and never strands
 a seat, so both sides do the full successful hold path with all rules checked.
+Each side gets enough events on the venue that it never runs out of seats: one
+event is held until sold out, then the next, so the load is always one hot event.
 
 SSE: N clients follow the event's stream; one hold per interval is made and the
 time from its HTTP reply to the arrival of its message at each client is taken
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import secrets
 import subprocess
@@ -61,6 +64,7 @@ REDIS_URL = os.environ.get("SEATMAP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"
 SECRET = secrets.token_urlsafe(16)
 API_KEY = secrets.token_urlsafe(16)
 SSE_BLOCKS = 200  # hold plans kept for the SSE phase
+HOLDS_PER_S_CEILING = 8_000  # sizes the seat supply so a run never ends early
 
 
 def _dsn(database: str) -> str:
@@ -117,10 +121,22 @@ class Setup:
     """The benchmark's data: one venue, an event per side, hold plans and buyers."""
 
     venue: Venue
-    redis_event: int
-    pg_event: int
+    redis_events: list[int]
+    pg_events: list[int]
     load: list[tuple[list[int], str]]  # (seats, buyer token), at most 8 seats per buyer
     sse: list[tuple[list[int], str]]
+
+    def requests(self, path: str, events: list[int], skip_first: int) -> list[bytes]:
+        """Hold requests over the events in turn, each sold out before the next begins.
+
+        The first `skip_first` plans of the first event are left out (the SSE phase
+        holds them).
+        """
+        return [
+            hold_request(path.format(event_id), self.venue, block, token)
+            for round_, event_id in enumerate(events)
+            for block, token in self.load[(skip_first if round_ == 0 else 0) :]
+        ]
 
 
 async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> Setup:
@@ -130,31 +146,39 @@ async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> Setup:
     venue = generate_venue(args.kind, args.seats, 1)
     venue_id = await save_venue(conn, venue, "generated")
     rules = EventRules(max_seats_per_buyer=8)
-    redis_event = (await create_event(conn, venue_id, "redis", rules=rules)).id
-    pg_event = (await create_event(conn, venue_id, "pg", rules=rules)).id
+    blocks = plan_blocks(venue)
+    # Enough events that neither side runs out of seats at HOLDS_PER_S_CEILING.
+    rounds = max(1, math.ceil(args.seconds * HOLDS_PER_S_CEILING / len(blocks)))
+    redis_events = [
+        (await create_event(conn, venue_id, f"redis {i}", rules=rules)).id for i in range(rounds)
+    ]
+    pg_events = [
+        (await create_event(conn, venue_id, f"pg {i}", rules=rules)).id for i in range(rounds)
+    ]
     await conn.execute(
-        "INSERT INTO bench_seats (event_id, seat_index) SELECT $1, generate_series(0, $2 - 1)",
-        pg_event,
+        "INSERT INTO bench_seats (event_id, seat_index) "
+        "SELECT e, generate_series(0, $2 - 1) FROM unnest($1::bigint[]) AS e",
+        pg_events,
         venue.seat_count,
     )
-    blocks = plan_blocks(venue)
     now_ms = time.time_ns() // 1_000_000
     tokens = [issue_token(SECRET, now_ms, 3600)[0] for _ in range(len(blocks) // 2 + 1)]
     planned = [(block, tokens[i // 2]) for i, block in enumerate(blocks)]
     sse = [(block, issue_token(SECRET, now_ms, 3600)[0]) for block in blocks[:SSE_BLOCKS]]
-    return Setup(venue, redis_event, pg_event, planned[SSE_BLOCKS:], sse)
+    return Setup(venue, redis_events, pg_events, planned, sse)
 
 
 async def measure(args: argparse.Namespace, setup: Setup, server: list[psutil.Process]) -> None:
     """SSE first (on a fresh server, for a clean memory figure), then both hold paths."""
     venue, port = setup.venue, args.port
+    sse_event = setup.redis_events[0]
     sse_requests = [
-        hold_request(f"/events/{setup.redis_event}/holds", venue, block, token)
+        hold_request(f"/events/{sse_event}/holds", venue, block, token)
         for block, token in setup.sse[: args.sse_messages]
     ]
     sse = await sse_phase(
         port,
-        f"/events/{setup.redis_event}/stream",
+        f"/events/{sse_event}/stream",
         sse_requests,
         [block[0] for block, _ in setup.sse],
         args.sse_clients,
@@ -170,13 +194,12 @@ async def measure(args: argparse.Namespace, setup: Setup, server: list[psutil.Pr
         f"{percentile(sse.spread_s, 50):.1f} ms; server memory "
         f"{sse.bytes_per_connection / 1024:.1f} KB per connection"
     )
-    half = len(setup.load) // 2
     results: dict[str, LoadResult] = {}
-    for name, event_id, path, part in (
-        ("redis (Lua)", setup.redis_event, "/events/{}/holds", setup.load[:half]),
-        ("postgres (FOR UPDATE)", setup.pg_event, "/baseline/events/{}/holds", setup.load[half:]),
+    for name, events, path in (
+        ("redis (Lua)", setup.redis_events, "/events/{}/holds"),
+        ("postgres (FOR UPDATE)", setup.pg_events, "/baseline/events/{}/holds"),
     ):
-        requests = [hold_request(path.format(event_id), venue, b, t) for b, t in part]
+        requests = setup.requests(path, events, SSE_BLOCKS)
         warm = min(500, len(requests) // 10)
         await run_load(port, requests[:warm], 2.0, args.clients)
         results[name] = await run_load(port, requests[warm:], args.seconds, args.clients, server)
@@ -199,9 +222,11 @@ async def main(args: argparse.Namespace) -> None:
         async with pool.acquire() as conn:
             setup = await prepare(conn, args)
         settings = Settings(database_url=_dsn(database), redis_url=REDIS_URL, redis_prefix=prefix)
-        await ensure_event_state(build_context(settings, pool, redis), setup.redis_event)
+        for event_id in setup.redis_events:
+            await ensure_event_state(build_context(settings, pool, redis), event_id)
         print(
-            f"venue: {setup.venue.seat_count} seats; {args.workers} server worker(s), "
+            f"venue: {setup.venue.seat_count} seats, {len(setup.redis_events)} event(s) per "
+            f"side; {args.workers} server worker(s), "
             f"{args.clients} client connections, {args.seconds:.0f} s per hold path"
         )
         proc = _server(args.port, _dsn(database), prefix, Path(f"/tmp/{database}"), args.workers)

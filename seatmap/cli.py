@@ -118,9 +118,8 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     """Pre-render a venue's tile pyramid."""
-    from tileserver.prerender import ensure_pyramid
-
     from seatmap.venuestore import load_venue
+    from tileserver.prerender import ensure_pyramid
 
     async def work(ctx: ServiceContext) -> Any:
         async with ctx.pool.acquire() as conn:

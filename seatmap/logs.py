@@ -35,11 +35,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to `sys.stderr` as it is at that moment.
+
+    A handler bound to the stream of its creation keeps writing to it after it is
+    swapped and closed (by a test runner's output capture, say); late records,
+    such as those of exit hooks, then fail to print.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format and write the record to the current standard error."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(
     json_lines: bool = True, access_log: bool = False, level: int = logging.INFO
 ) -> None:
     """Send logs to stderr, as JSON lines or plain text; access lines only if asked."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
