@@ -5,7 +5,7 @@ PostgreSQL row-lock baseline, then SSE delivery to thousands of connected client
 
 It creates a throw-away database and Redis key prefix on the local servers
 (SEATMAP_BENCH_PG_ADMIN_URL, SEATMAP_BENCH_REDIS_URL), generates a stadium, and
-starts `benchmarks/holds_server.py` in its own process (uvicorn, one worker).
+starts `benchmarks/holds_server.py` in its own process (uvicorn with --workers worker processes).
 Load comes from raw asyncio HTTP/1.1 keep-alive connections, not an HTTP library,
 so the client costs little of the machine's two cores. Every hold request is a
 block of 2-4 neighbouring seats in a row that never conflicts and never strands
@@ -24,20 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import secrets
-import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
-import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import scratch
 from holds_load import (
     LoadResult,
     hold_request,
@@ -59,51 +60,13 @@ from seatmap.runtime import redis_client
 from seatmap.settings import Settings
 from seatmap.venuestore import save_venue
 
-PG_ADMIN = os.environ.get("SEATMAP_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SEATMAP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = secrets.token_urlsafe(16)
 API_KEY = secrets.token_urlsafe(16)
 SSE_BLOCKS = 200  # hold plans kept for the SSE phase
 HOLDS_PER_S_CEILING = 8_000  # sizes the seat supply so a run never ends early
+SERVER_SCRIPT = Path(__file__).resolve().parent / "holds_server.py"
 
-
-def _dsn(database: str) -> str:
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
-
-
-def _server(
-    port: int, database_url: str, prefix: str, data_dir: Path, workers: int
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SEATMAP_DATABASE_URL": database_url,
-        "SEATMAP_REDIS_URL": REDIS_URL,
-        "SEATMAP_REDIS_PREFIX": prefix,
-        "SEATMAP_API_KEY": API_KEY,
-        "SEATMAP_SESSION_SECRET": SECRET,
-        "SEATMAP_DATA_DIR": str(data_dir),
-        "SEATMAP_PORT": str(port),
-        "SEATMAP_WORKERS": str(workers),
-        "SEATMAP_LOG_JSON": "0",
-        # The limiter still runs on every hold; the budget is sized for a load test.
-        "SEATMAP_RATE_LIMIT_HOLDS_PER_MIN": "100000000",
-    }
-    script = Path(__file__).resolve().parent / "holds_server.py"
-    return subprocess.Popen([sys.executable, str(script)], env=env)
-
-
-async def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("benchmark server exited")
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("benchmark server did not start")
+T = TypeVar("T")
 
 
 def _line(name: str, result: LoadResult) -> str:
@@ -168,9 +131,11 @@ async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> Setup:
     return Setup(venue, redis_events, pg_events, planned, sse)
 
 
-async def measure(args: argparse.Namespace, setup: Setup, server: list[psutil.Process]) -> None:
+async def measure(
+    args: argparse.Namespace, setup: Setup, port: int, server: list[psutil.Process]
+) -> None:
     """SSE first (on a fresh server, for a clean memory figure), then both hold paths."""
-    venue, port = setup.venue, args.port
+    venue = setup.venue
     sse_event = setup.redis_events[0]
     sse_requests = [
         hold_request(f"/events/{sse_event}/holds", venue, block, token)
@@ -208,43 +173,65 @@ async def measure(args: argparse.Namespace, setup: Setup, server: list[psutil.Pr
     print(f"ratio redis / postgres: {ratio:.1f}x")
 
 
-async def main(args: argparse.Namespace) -> None:
-    """Set up, run the server, measure, clean up."""
-    run = secrets.token_hex(4)
-    database, prefix = f"seatmap_bench_{run}", f"seatmap-bench-{run}:"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    pool = await create_pool(_dsn(database), max_size=4)
-    redis = redis_client(REDIS_URL)
-    proc = None
+async def prepare_backends(settings: Settings, args: argparse.Namespace) -> Setup:
+    """Fill the database, then put the Redis side's events live."""
+    assert settings.database_url is not None and settings.redis_url is not None
+    pool = await create_pool(settings.database_url, max_size=4)
+    redis = redis_client(settings.redis_url)
     try:
         async with pool.acquire() as conn:
             setup = await prepare(conn, args)
-        settings = Settings(database_url=_dsn(database), redis_url=REDIS_URL, redis_prefix=prefix)
         for event_id in setup.redis_events:
             await ensure_event_state(build_context(settings, pool, redis), event_id)
+        return setup
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when it is installed, else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def main(args: argparse.Namespace) -> None:
+    """Set up, run the server, measure, clean up."""
+    with (
+        scratch.database("holds") as database_url,
+        scratch.key_prefix("holds") as prefix,
+        tempfile.TemporaryDirectory(prefix="seatmap-bench-holds-") as data_dir,
+    ):
+        settings = Settings(
+            database_url=database_url,
+            redis_url=scratch.REDIS_URL,
+            redis_prefix=prefix,
+            data_dir=Path(data_dir),
+            api_key=API_KEY,
+            session_secret=SECRET,
+        )
+        setup = run_async(prepare_backends(settings, args))
         print(
             f"venue: {setup.venue.seat_count} seats, {len(setup.redis_events)} event(s) per "
             f"side; {args.workers} server worker(s), "
             f"{args.clients} client connections, {args.seconds:.0f} s per hold path"
         )
-        proc = _server(args.port, _dsn(database), prefix, Path(f"/tmp/{database}"), args.workers)
-        await _wait_ready(args.port, proc)
-        parent = psutil.Process(proc.pid)
-        await measure(args, setup, [parent, *parent.children()])
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        for i in range(0, len(keys), 500):
-            await redis.delete(*keys[i : i + 500])
-        await redis.aclose()
-        await pool.close()
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        port = args.port or scratch.free_port()
+        env = scratch.server_environ(
+            settings,
+            SEATMAP_PORT=str(port),
+            SEATMAP_WORKERS=str(args.workers),
+            SEATMAP_LOG_JSON="0",
+            # The limiter still runs on every hold; the budget is sized for a load test.
+            SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000000",
+        )
+        command = [sys.executable, str(SERVER_SCRIPT)]
+        with scratch.ServerProcess(command, f"http://127.0.0.1:{port}/readyz", env=env) as server:
+            parent = psutil.Process(server.pid)
+            run_async(measure(args, setup, port, [parent, *parent.children()]))
 
 
 if __name__ == "__main__":
@@ -256,11 +243,6 @@ if __name__ == "__main__":
     parser.add_argument("--sse-clients", type=int, default=5000)
     parser.add_argument("--sse-messages", type=int, default=60)
     parser.add_argument("--sse-interval", type=float, default=0.15, help="seconds between holds")
-    parser.add_argument("--port", type=int, default=18_931)
+    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    try:
-        import uvloop
-
-        uvloop.run(main(parser.parse_args()))
-    except ImportError:
-        asyncio.run(main(parser.parse_args()))
+    main(parser.parse_args())

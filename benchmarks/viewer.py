@@ -15,8 +15,10 @@ then wait until the layer's pixels are really drawn (`readPixels` for WebGL,
 
 The server runs as a uvicorn subprocess against PostgreSQL and Redis: the
 SEATMAP_DATABASE_URL / SEATMAP_REDIS_URL ones if set, else the local servers
-on 127.0.0.1 (a throw-away database and key prefix), else embedded ones. The
-pre-rendered pyramid is kept in data/bench-viewer/ between runs.
+(SEATMAP_BENCH_PG_ADMIN_URL, SEATMAP_BENCH_REDIS_URL; a throw-away database),
+else embedded ones; always under a throw-away key prefix. The pre-rendered
+pyramid is kept in data/bench-viewer/ between runs. The browser side is in
+viewer_browser.py.
 
     python benchmarks/viewer.py [--seats 100000] [--frames 240] [--json out.json]
 """
@@ -29,129 +31,70 @@ import json
 import os
 import secrets
 import socket
-import statistics
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import asyncpg
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import scratch
+from viewer_browser import VIEWPORT, measure
 
-from seatmap.db import migrate  # noqa: E402
-from seatmap.events import EventRules  # noqa: E402
-from seatmap.generator import generate_venue  # noqa: E402
-from seatmap.operations import import_venue, open_event  # noqa: E402
-from seatmap.runtime import open_context  # noqa: E402
-from seatmap.settings import Settings  # noqa: E402
+from seatmap.embedded import backends as embedded
+from seatmap.events import EventRules
+from seatmap.generator import generate_venue
+from seatmap.operations import import_venue, open_event
+from seatmap.runtime import open_context
+from seatmap.settings import Settings
 
-CHROMIUM = os.environ.get("SEATMAP_CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--use-gl=angle",
-]
-VIEWPORT = {"width": 1280, "height": 800}
-DATA_DIR = ROOT / "data" / "bench-viewer"
-# Quiet time after which the first view counts as complete.
-SETTLE_MS = 800
+DATA_DIR = scratch.ROOT / "data" / "bench-viewer"
 
 
 @dataclass
 class Backends:
-    """Where the benchmark's server keeps its state, and how to clean it up."""
+    """Where the benchmark's server keeps its state."""
 
     database_url: str
     redis_url: str
     redis_prefix: str
-    drop_database: str | None = None
-    admin_url: str | None = None
 
 
-def _reachable(host: str, port: int) -> bool:
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
     try:
-        with socket.create_connection((host, port), timeout=1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def backends() -> Iterator[Backends]:
     """Configured servers, else local ones with a throw-away database, else embedded ones."""
-    prefix = f"seatmap-bench-viewer-{uuid.uuid4().hex[:8]}:"
-    db_url = os.environ.get("SEATMAP_DATABASE_URL")
+    database_url = os.environ.get("SEATMAP_DATABASE_URL")
     redis_url = os.environ.get("SEATMAP_REDIS_URL")
-    if db_url and redis_url:
-        yield Backends(db_url, redis_url, prefix)
-        return
-    if _reachable("127.0.0.1", 5432) and _reachable("127.0.0.1", 6379):
-        admin = os.environ.get(
-            "SEATMAP_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        )
-        name = f"seatmap_bench_viewer_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_create_database(admin, name))
-        head, _, _ = admin.rpartition("/")
-        found = Backends(f"{head}/{name}", "redis://127.0.0.1:6379/0", prefix, name, admin)
-        try:
-            yield found
-        finally:
-            asyncio.run(_drop_database(admin, name))
-            _delete_keys(found.redis_url, prefix)
-        return
-    from seatmap.embedded import backends as embedded
-
-    with embedded(DATA_DIR, None, None) as urls:
-        yield Backends(urls.database_url, urls.redis_url, prefix)
-
-
-async def _create_database(admin: str, name: str) -> None:
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    head, _, _ = admin.rpartition("/")
-    conn = await asyncpg.connect(f"{head}/{name}")
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-
-
-async def _drop_database(admin: str, name: str) -> None:
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-def _delete_keys(redis_url: str, prefix: str) -> None:
-    import redis as syncredis
-
-    client = syncredis.Redis.from_url(redis_url)
-    batch = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    for i in range(0, len(batch), 500):
-        client.delete(*batch[i : i + 500])
-    client.close()
+    if database_url and redis_url:
+        with scratch.key_prefix("viewer", redis_url) as prefix:
+            yield Backends(database_url, redis_url, prefix)
+    elif _reachable(scratch.PG_ADMIN_URL, 5432) and _reachable(scratch.REDIS_URL, 6379):
+        with (
+            scratch.database("viewer") as database_url,
+            scratch.key_prefix("viewer") as prefix,
+        ):
+            yield Backends(database_url, scratch.REDIS_URL, prefix)
+    else:
+        with (
+            embedded(DATA_DIR, None, None) as urls,
+            scratch.key_prefix("viewer", urls.redis_url) as prefix,
+        ):
+            yield Backends(urls.database_url, urls.redis_url, prefix)
 
 
 async def prepare_event(settings: Settings, seats: int) -> tuple[int, dict[str, Any]]:
@@ -174,223 +117,13 @@ async def prepare_event(settings: Settings, seats: int) -> tuple[int, dict[str, 
 @contextmanager
 def server(settings: Settings) -> Iterator[str]:
     """The whole app under uvicorn in a subprocess; yields its base URL."""
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        SEATMAP_DATABASE_URL=str(settings.database_url),
-        SEATMAP_REDIS_URL=str(settings.redis_url),
-        SEATMAP_DATA_DIR=str(settings.data_dir),
-        SEATMAP_API_KEY=settings.api_key,
-        SEATMAP_SESSION_SECRET=settings.session_secret,
-        SEATMAP_REDIS_PREFIX=settings.redis_prefix,
-        SEATMAP_LOG_JSON="0",
-    )
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "seatmap.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    port = scratch.free_port()
+    env = scratch.server_environ(settings, SEATMAP_LOG_JSON="0")
+    command = [sys.executable, "-m", "uvicorn", "seatmap.app:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
+    with scratch.ServerProcess(command, f"{url}/readyz", env=env, stop_timeout_s=15):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-# ---- browser measurements ----
-
-WAIT_TILES = "() => window.seatmapViewer && window.seatmapViewer.metrics.firstTilesMs"
-
-
-def first_view(browser: Any, url: str) -> dict[str, Any]:
-    """Navigation to first tiles painted, and the bytes and requests of the first view."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    sizes: dict[str, int] = {}
-    urls: dict[str, str] = {}
-    cdp.on(
-        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
-    )
-    cdp.on(
-        "Network.loadingFinished",
-        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
-    )
-    cdp.on(
-        "Network.dataReceived",
-        lambda e: sizes.__setitem__(
-            e["requestId"], sizes.get(e["requestId"], 0) + int(e["encodedDataLength"])
-        ),
-    )
-    page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
-    first_tiles_ms = page.evaluate("() => window.seatmapViewer.metrics.firstTilesMs")
-    # Settle: whatever the first view still loads (idle-time section list, ...).
-    last = -1
-    while last != len(sizes):
-        last = len(sizes)
-        page.wait_for_timeout(SETTLE_MS)
-    by_kind: dict[str, list[int]] = {}
-    for rid, u in urls.items():
-        kind = _kind(u)
-        by_kind.setdefault(kind, []).append(sizes.get(rid, 0))
-    result = {
-        "first_tiles_ms": round(first_tiles_ms, 1),
-        "requests": len(urls),
-        "bytes": sum(sizes.get(rid, 0) for rid in urls),
-        "by_kind": {k: {"requests": len(v), "bytes": sum(v)} for k, v in sorted(by_kind.items())},
-    }
-    context.close()
-    return result
-
-
-def _kind(url: str) -> str:
-    path = url.split("?")[0]
-    if "/tiles/" in path:
-        return "tiles"
-    if path.endswith((".js", ".mjs")):
-        return "script"
-    if path.endswith(".css"):
-        return "css"
-    if path.endswith("/stream"):
-        return "stream"
-    if path.endswith((".json", ".bin")) or "/seats/" in path:
-        return "data"
-    return "page"
-
-
-def seats_after_detail(browser: Any, url: str, places: list[tuple[float, float]]) -> list[float]:
-    """For each place: zoom from the overview to the detail zoom, time until seats are drawn."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
-    out = []
-    for x, y in places:
-        page.evaluate("() => window.seatmapViewer.fitVenue(false)")
-        page.wait_for_timeout(300)
-        ms = page.evaluate(
-            """([x, y]) => new Promise((resolve) => {
-                const v = window.seatmapViewer;
-                v.once('seatsdrawn', (e) => resolve(e.ms));
-                v.map.setView([y, x], v.grid.detailZoom, {animate: false});
-            })""",
-            [x, y],
-        )
-        out.append(float(ms))
-    context.close()
-    return out
-
-
-PAN_LOOP = """async ([frames, stepPx]) => {
-    const v = window.seatmapViewer;
-    const layer = v.seatLayer;
-    const times = [];
-    const scripts = [];
-    const drawn = [];
-    for (let f = 0; f < frames + 10; f++) {
-        await new Promise((r) => requestAnimationFrame(r));
-        const a = (f / 60) * 2 * Math.PI;
-        const t0 = performance.now();
-        const dx = Math.round(stepPx * Math.cos(a));
-        v.map.panBy([dx, Math.round(stepPx * Math.sin(a))], {animate: false});
-        const t1 = performance.now();
-        layer.finish();
-        const t2 = performance.now();
-        if (f >= 10) { times.push(t2 - t0); scripts.push(t1 - t0); drawn.push(layer.drawnSeats); }
-    }
-    return {times, scripts, drawn};
-}"""
-
-
-def pan_frames(browser: Any, url: str, centre: tuple[float, float], frames: int) -> dict[str, Any]:
-    """Frame times while panning at the detail zoom with every seat loaded."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
-    page.evaluate(
-        """([x, y]) => {
-            const v = window.seatmapViewer;
-            v.map.setView([y, x], v.grid.detailZoom, {animate: false});
-        }""",
-        list(centre),
-    )
-    loaded = page.evaluate(
-        "() => window.seatmapViewer.store.ensureAll().then(() => window.seatmapViewer.store.count)"
-    )
-    page.wait_for_timeout(500)
-    result = page.evaluate(PAN_LOOP, [frames, 12])
-    context.close()
-    times = sorted(result["times"])
-    scripts = sorted(result["scripts"])
-    return {
-        "script_median_ms": round(statistics.median(scripts), 3),
-        "seats_loaded": loaded,
-        "seats_drawn_median": statistics.median(result["drawn"]),
-        "median_ms": round(statistics.median(times), 3),
-        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 3),
-        "frames": len(times),
-    }
-
-
-def measure(
-    base: str, event_id: int, frames: int, places: list[tuple[float, float]]
-) -> dict[str, Any]:
-    """Every browser figure, in one Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    viewer = f"{base}/viewer/?event={event_id}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
-        try:
-            first_view(browser, viewer)  # warm the server's tile cache and the OS page cache
-            full = first_view(browser, viewer)
-            lite = first_view(browser, viewer + "&lite=1")
-            detail = seats_after_detail(browser, viewer, places)
-            webgl = pan_frames(browser, viewer, places[0], frames)
-            canvas = pan_frames(browser, viewer + "&renderer=canvas", places[0], frames)
-        finally:
-            browser.close()
-    return {
-        "full": full,
-        "lite": lite,
-        "seats_drawn_after_detail_ms": {
-            "median": round(statistics.median(detail), 1),
-            "max": round(max(detail), 1),
-            "runs": [round(d, 1) for d in detail],
-        },
-        "pan_webgl": webgl,
-        "pan_canvas2d": canvas,
-        "pan_median_ratio": round(canvas["median_ms"] / max(webgl["median_ms"], 1e-6), 2),
-        "pan_p95_ratio": round(canvas["p95_ms"] / max(webgl["p95_ms"], 1e-6), 2),
-    }
 
 
 def detail_places(seats: int, count: int) -> list[tuple[float, float]]:
