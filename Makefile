@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install system-deps demo test lint bench clean
 
-install: $(VENV)/.installed viewer/node_modules/.installed
+install: $(VENV)/.installed viewer/dist/.built
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,7 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
-	cd viewer && npm ci --no-audit --no-fund --loglevel=error && npm run --if-present build
+	cd viewer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Rebuilt from scratch whenever a source changes, so no stale chunk is left behind.
+viewer/dist/.built: viewer/node_modules/.installed $(wildcard viewer/src/*)
+	rm -rf viewer/dist
+	cd viewer && npm run build
 	touch $@
 
 # Debian packages the browser tests and benchmarks use (Chromium, nginx, wrk, pdftotext).

@@ -101,6 +101,8 @@ def test_detail_zoom_draws_the_seats_with_webgl(
     category = int(viewer_event.venue.seats.category[seat])
     colour = viewer_event.venue.categories[category].color
     below_number = (x, y + radius_px * 0.7)
+    # Tiles fade in; wait for the final colour rather than read it mid-fade.
+    wait_until(lambda: near(pixel_rgb(page, *below_number), colour, 48), timeout_s=3.0)
     assert near(pixel_rgb(page, *below_number), colour, 48), (
         pixel_rgb(page, *below_number),
         colour,

@@ -1,5 +1,5 @@
 import {Class, Util} from 'leaflet';
-import {formatPrice, statusName} from './SeatStyle.js';
+import {FLAG, formatPrice, statusName} from './SeatStyle.js';
 
 // What a seat is called and costs, in words: details come from
 // `GET /events/{id}/seats/{index}` (cached), or are put in by whoever already has
@@ -44,6 +44,26 @@ export const SeatInfo = Class.extend({
 		const d = this._normalise(details, index);
 		this._remember(index, Promise.resolve(d));
 		return d;
+	},
+
+	// Details of a seat from a section's rows (VenueSections), in the shape of
+	// GET /seats/{index}, kept like any other.
+	fromRow(section, row, seat) {
+		const [index, label, , , , category, flags] = seat;
+		const seatType = flags & FLAG.WHEELCHAIR ? 1 : (flags & FLAG.COMPANION ? 2 : 0);
+		const cat = this._categories.get(category);
+		return this.put(index, {
+			index,
+			id: `${section.name}-${row.label}-${label}`,
+			label: `${section.name}-${row.label}-${label}`,
+			section: section.name,
+			row: row.label,
+			seat: label,
+			category,
+			price_cents: cat ? cat.price_cents : undefined,
+			accessible: !!(flags & FLAG.ACCESSIBLE),
+			seat_type: seatType
+		});
 	},
 
 	// "Section 101, row A, seat 5"
