@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 
 from seatmap.context import ServiceContext, build_context
 from seatmap.db import close_pool, create_pool, migrate
+from seatmap.embedded import start_postgres, start_redis
 from seatmap.runtime import redis_client
 from seatmap.settings import Settings
 
@@ -40,31 +41,33 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _backend_urls() -> tuple[str, str]:
-    """The servers tests use: env overrides, else local ones, else embedded ones."""
-    pg = os.environ.get("SEATMAP_TEST_PG_ADMIN_URL")
-    rd = os.environ.get("SEATMAP_TEST_REDIS_URL")
-    if pg is None:
-        if _reachable("127.0.0.1", 5432):
-            pg = "postgresql://postgres@127.0.0.1:5432/test"
-        else:
-            from seatmap.embedded import start_postgres
-
-            pg, handle = start_postgres(Path(tempfile.gettempdir()) / "seatmap-test-embedded")
-            _EMBEDDED.append(handle)
-    if rd is None:
-        if _reachable("127.0.0.1", 6379):
-            rd = "redis://127.0.0.1:6379/0"
-        else:
-            from seatmap.embedded import start_redis
-
-            rd, handle = start_redis(Path(tempfile.gettempdir()) / "seatmap-test-embedded")
-            _EMBEDDED.append(handle)
-    return pg, rd
-
-
+EMBEDDED_DIR = Path(tempfile.gettempdir()) / "seatmap-test-embedded"
+# Embedded servers stop when their handle is collected: held here for the whole run.
 _EMBEDDED: list[object] = []
-PG_ADMIN_URL, REDIS_URL = _backend_urls()
+
+
+def _backend_url(
+    override_env: str,
+    local_port: int,
+    local_url: str,
+    start_embedded: Callable[[Path], tuple[str, object]],
+) -> str:
+    """The URL in `override_env` if set, else the server on 127.0.0.1:`local_port`, else an
+    embedded one (kept running for the rest of the run)."""
+    url = os.environ.get(override_env)
+    if url is not None:
+        return url
+    if _reachable("127.0.0.1", local_port):
+        return local_url
+    url, handle = start_embedded(EMBEDDED_DIR)
+    _EMBEDDED.append(handle)
+    return url
+
+
+PG_ADMIN_URL = _backend_url(
+    "SEATMAP_TEST_PG_ADMIN_URL", 5432, "postgresql://postgres@127.0.0.1:5432/test", start_postgres
+)
+REDIS_URL = _backend_url("SEATMAP_TEST_REDIS_URL", 6379, "redis://127.0.0.1:6379/0", start_redis)
 
 
 def _dsn_for(database: str) -> str:
@@ -74,29 +77,30 @@ def _dsn_for(database: str) -> str:
     return f"{base}/{database}" + (f"?{tail}" if tail else "")
 
 
+@contextlib.asynccontextmanager
+async def pg_connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection to `dsn`, closed when the block is left, however it is left."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
     """A migrated database that exists for this test run only."""
     name = f"seatmap_test_{RUN_ID}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
+        async with pg_connection(PG_ADMIN_URL) as conn:
             await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        conn = await asyncpg.connect(_dsn_for(name))
-        try:
+        async with pg_connection(_dsn_for(name)) as conn:
             await migrate(conn)
-        finally:
-            await conn.close()
 
     async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
+        async with pg_connection(PG_ADMIN_URL) as conn:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
     asyncio.run(create())
     yield _dsn_for(name)

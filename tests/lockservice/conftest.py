@@ -51,9 +51,10 @@ def fake_clock(days_ahead: int = 30) -> FakeClock:
     return FakeClock(time.time_ns() // 1_000_000 + days_ahead * DAY_MS)
 
 
-def with_clock(ctx: ServiceContext, clock: FakeClock) -> ServiceContext:
-    """The same connections with another clock."""
-    return dataclasses.replace(ctx, clock=clock)
+def clocked(ctx: ServiceContext) -> tuple[FakeClock, ServiceContext]:
+    """A fresh fake clock, and the same connections running on it."""
+    clock = fake_clock()
+    return clock, dataclasses.replace(ctx, clock=clock)
 
 
 async def new_event(
@@ -75,6 +76,39 @@ def buyer_token(settings: Settings, now_ms: int | None = None) -> tuple[str, str
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of a buyer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def confirm_headers(idempotency_key: str) -> dict[str, str]:
+    """The headers of a confirm: the operator key and this Idempotency-Key."""
+    return {**API_KEY_HEADER, "Idempotency-Key": idempotency_key}
+
+
+async def request_hold(
+    api: httpx.AsyncClient, view: EventView, token: str, labels: list[str]
+) -> httpx.Response:
+    """The reply to the buyer of `token` asking to hold these seats."""
+    return await api.post(
+        f"/events/{view.event.id}/holds", json={"seats": labels}, headers=bearer(token)
+    )
+
+
+async def hold_over_http(
+    api: httpx.AsyncClient, view: EventView, token: str, labels: list[str]
+) -> dict[str, Any]:
+    """Hold these seats for the buyer of `token`; the reply's body. Fails the test unless 201."""
+    reply = await request_hold(api, view, token, labels)
+    assert reply.status_code == 201, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def operator_action(
+    api: httpx.AsyncClient, view: EventView, action: str, labels: list[str]
+) -> httpx.Response:
+    """The reply to the operator's `action` ("block" or "unblock") on these seats."""
+    return await api.post(
+        f"/events/{view.event.id}/{action}", json={"seats": labels}, headers=API_KEY_HEADER
+    )
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from seatmap.context import ServiceContext
 from seatmap.events import EventRules
 from seatmap.status import SeatStatus
 from tests.lockservice.conftest import (
-    API_KEY_HEADER,
     bearer,
     buyer_token,
-    fake_clock,
+    clocked,
+    confirm_headers,
+    hold_over_http,
     in_process_client,
     new_event,
-    with_clock,
+    request_hold,
 )
 from tests.lockservice.test_rules import seats
 
@@ -66,8 +67,7 @@ async def test_fencing_only_grows_per_event(ctx: ServiceContext, holds: Holds) -
 
 
 async def test_extend_moves_expiry_but_never_past_the_maximum(ctx: ServiceContext) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     fholds = Holds(fctx, register_scripts(ctx.redis))
     view = await new_event(fctx, EventRules(hold_ttl_s=60, max_hold_s=150))
     hold = await fholds.hold(view, "b1", seats(view, "C", 1, 2))
@@ -85,8 +85,7 @@ async def test_extend_moves_expiry_but_never_past_the_maximum(ctx: ServiceContex
 
 
 async def test_released_and_expired_holds_are_gone_for_their_owner(ctx: ServiceContext) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     fholds = Holds(fctx, register_scripts(ctx.redis))
     view = await new_event(fctx, EventRules(hold_ttl_s=60))
     released = await fholds.hold(view, "b1", seats(view, "C", 1, 2))
@@ -104,19 +103,13 @@ async def test_released_and_expired_holds_are_gone_for_their_owner(ctx: ServiceC
 
 
 async def test_sweeper_releases_a_hold_within_one_second_of_expiry(ctx: ServiceContext) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     view = await new_event(fctx, EventRules(hold_ttl_s=30))
     keys = event_keys(ctx.settings.redis_prefix, view.event.id)
     token, _ = buyer_token(ctx.settings, clock.ms)
     async with in_process_client(fctx) as api:
-        reply = await api.post(
-            f"/events/{view.event.id}/holds",
-            json={"seats": ["101-C-1", "101-C-2"]},
-            headers=bearer(token),
-        )
-        assert reply.status_code == 201, reply.text
-        wanted = [s["index"] for s in reply.json()["seats"]]
+        hold = await hold_over_http(api, view, token, ["101-C-1", "101-C-2"])
+        wanted = [s["index"] for s in hold["seats"]]
         clock.advance(29_999)
         await asyncio.sleep(0.6)  # a few sweeps: not due yet
         status = await ctx.redis.getrange(keys.status, wanted[0], wanted[0])
@@ -130,7 +123,7 @@ async def test_sweeper_releases_a_hold_within_one_second_of_expiry(ctx: ServiceC
         assert last[b"kind"] == b"expire"
         assert sorted(map(int, last[b"seats"].split(b","))) == sorted(wanted)
         gone = await api.get(
-            f"/events/{view.event.id}/holds/{reply.json()['hold_token']}", headers=bearer(token)
+            f"/events/{view.event.id}/holds/{hold['hold_token']}", headers=bearer(token)
         )
         assert gone.status_code == 410 and gone.json()["state"] == "expired"
 
@@ -143,9 +136,7 @@ async def test_another_buyers_token_gets_404_everywhere_and_changes_nothing(
     other, _ = buyer_token(ctx.settings)
     base = f"/events/{view.event.id}/holds"
     async with in_process_client(ctx) as api:
-        made = await api.post(base, json={"seats": ["101-C-1", "101-C-2"]}, headers=bearer(owner))
-        assert made.status_code == 201
-        token = made.json()["hold_token"]
+        token = (await hold_over_http(api, view, owner, ["101-C-1", "101-C-2"]))["hold_token"]
         before = (await api.get(f"{base}/{token}", headers=bearer(owner))).json()
         attempts = [
             api.get(f"{base}/{token}", headers=bearer(other)),
@@ -156,7 +147,7 @@ async def test_another_buyers_token_gets_404_everywhere_and_changes_nothing(
             ),
             api.post(
                 f"{base}/{token}/confirm",
-                headers={**bearer(other), **API_KEY_HEADER, "Idempotency-Key": "k-other"},
+                headers={**bearer(other), **confirm_headers("k-other")},
             ),
         ]
         for reply in await asyncio.gather(*attempts):
@@ -180,11 +171,7 @@ async def test_hold_lifecycle_over_http(ctx: ServiceContext) -> None:
     token, buyer_id = buyer_token(ctx.settings)
     base = f"/events/{view.event.id}/holds"
     async with in_process_client(ctx) as api:
-        made = await api.post(
-            base, json={"seats": ["s1-C-1", "101-C-2", "101-C-3"]}, headers=bearer(token)
-        )
-        assert made.status_code == 201, made.text
-        body = made.json()
+        body = await hold_over_http(api, view, token, ["s1-C-1", "101-C-2", "101-C-3"])
         assert {"hold_token", "fencing", "seats", "expires_at"} <= body.keys()
         assert [s["label"] for s in body["seats"]] == ["101-C-1", "101-C-2", "101-C-3"]
         assert body["seats"][0]["id"] == "s1-C-1"
@@ -200,7 +187,7 @@ async def test_hold_lifecycle_over_http(ctx: ServiceContext) -> None:
         assert done.status_code == 204
         gone = await api.get(hold_url, headers=bearer(token))
         assert gone.status_code == 410 and gone.json()["error"] == "hold_gone"
-        taken = await api.post(base, json={"seats": ["101-C-2"]}, headers=bearer(token))
+        taken = await request_hold(api, view, token, ["101-C-2"])
         assert taken.status_code == 422 and taken.json()["error"] == "orphan_seat"
         assert taken.json()["alternative"]
     assert buyer_id

@@ -10,10 +10,10 @@ from tests.lockservice.conftest import (
     API_KEY_HEADER,
     bearer,
     buyer_token,
-    fake_clock,
+    clocked,
     in_process_client,
     new_event,
-    with_clock,
+    request_hold,
 )
 
 
@@ -115,8 +115,7 @@ async def test_redis_down_gives_503_with_retry_after(ctx: ServiceContext) -> Non
 
 
 async def test_session_creation_is_rate_limited_per_ip(ctx: ServiceContext) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     limit = ctx.settings.rate_limit_sessions_per_min
     async with in_process_client(fctx, client_ip="10.77.0.1") as api:
         for _ in range(limit):
@@ -136,20 +135,17 @@ async def test_session_creation_is_rate_limited_per_ip(ctx: ServiceContext) -> N
 
 
 async def test_hold_attempts_are_rate_limited_per_buyer(ctx: ServiceContext) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     view = await new_event(fctx)
     token, _ = buyer_token(ctx.settings, clock.ms)
     limit = ctx.settings.rate_limit_holds_per_min
-    url = f"/events/{view.event.id}/holds"
     async with in_process_client(fctx, client_ip="10.78.0.1") as api:
         codes = [
-            (await api.post(url, json={"seats": ["101-C-2"]}, headers=bearer(token))).status_code
-            for _ in range(limit)
+            (await request_hold(api, view, token, ["101-C-2"])).status_code for _ in range(limit)
         ]
         assert set(codes) == {422}  # each attempt breaks the orphan rule, and counts
-        refused = await api.post(url, json={"seats": ["101-C-2"]}, headers=bearer(token))
+        refused = await request_hold(api, view, token, ["101-C-2"])
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
         other, _ = buyer_token(ctx.settings, clock.ms)
-        allowed = await api.post(url, json={"seats": ["101-C-1", "101-C-2"]}, headers=bearer(other))
+        allowed = await request_hold(api, view, other, ["101-C-1", "101-C-2"])
         assert allowed.status_code == 201

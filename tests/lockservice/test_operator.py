@@ -9,7 +9,16 @@ import httpx
 from seatmap.context import ServiceContext
 from seatmap.events import EventRules
 from seatmap.status import SeatStatus
-from tests.lockservice.conftest import API_KEY_HEADER, bearer, buyer_token, new_event
+from tests.lockservice.conftest import (
+    API_KEY_HEADER,
+    bearer,
+    buyer_token,
+    confirm_headers,
+    hold_over_http,
+    new_event,
+    operator_action,
+    request_hold,
+)
 from tests.lockservice.test_holds import holds_status
 
 
@@ -17,17 +26,12 @@ async def test_blocked_seats_cannot_be_held_until_unblocked(
     ctx: ServiceContext, api: httpx.AsyncClient
 ) -> None:
     view = await new_event(ctx)
-    base = f"/events/{view.event.id}"
     token, _ = buyer_token(ctx.settings)
-    blocked = await api.post(
-        f"{base}/block", json={"seats": ["102-C-3", "102-C-4"]}, headers=API_KEY_HEADER
-    )
+    blocked = await operator_action(api, view, "block", ["102-C-3", "102-C-4"])
     assert blocked.status_code == 200 and blocked.json()["changed"] == 2
-    again = await api.post(f"{base}/block", json={"seats": ["102-C-3"]}, headers=API_KEY_HEADER)
+    again = await operator_action(api, view, "block", ["102-C-3"])
     assert again.status_code == 200 and again.json()["changed"] == 0
-    refused = await api.post(
-        f"{base}/holds", json={"seats": ["102-C-3", "102-C-4"]}, headers=bearer(token)
-    )
+    refused = await request_hold(api, view, token, ["102-C-3", "102-C-4"])
     assert refused.status_code == 409 and refused.json()["seats"] == ["102-C-3", "102-C-4"]
     async with ctx.pool.acquire() as conn:
         rows = await conn.fetch(
@@ -36,27 +40,17 @@ async def test_blocked_seats_cannot_be_held_until_unblocked(
     indices = sorted(r[0] for r in rows)
     assert await holds_status(ctx, view.event.id, indices) == [SeatStatus.BLOCKED] * 2
     # A held seat cannot be blocked, and a refused block leaves nothing in PostgreSQL.
-    held = await api.post(
-        f"{base}/holds", json={"seats": ["102-D-1", "102-D-2"]}, headers=bearer(token)
-    )
-    assert held.status_code == 201
-    clash = await api.post(
-        f"{base}/block", json={"seats": ["102-D-2", "102-D-3"]}, headers=API_KEY_HEADER
-    )
+    await hold_over_http(api, view, token, ["102-D-1", "102-D-2"])
+    clash = await operator_action(api, view, "block", ["102-D-2", "102-D-3"])
     assert clash.status_code == 409 and clash.json()["seats"] == ["102-D-2"]
     async with ctx.pool.acquire() as conn:
         count = await conn.fetchval(
             "SELECT count(*) FROM blocked_seats WHERE event_id = $1", view.event.id
         )
     assert count == 2
-    unblocked = await api.post(
-        f"{base}/unblock", json={"seats": ["102-C-3", "102-C-4"]}, headers=API_KEY_HEADER
-    )
+    unblocked = await operator_action(api, view, "unblock", ["102-C-3", "102-C-4"])
     assert unblocked.status_code == 200 and unblocked.json()["changed"] == 2
-    taken = await api.post(
-        f"{base}/holds", json={"seats": ["102-C-3", "102-C-4"]}, headers=bearer(token)
-    )
-    assert taken.status_code == 201
+    await hold_over_http(api, view, token, ["102-C-3", "102-C-4"])
 
 
 async def test_holds_list_and_stats_count_what_happened(
@@ -65,18 +59,14 @@ async def test_holds_list_and_stats_count_what_happened(
     view = await new_event(ctx)
     base = f"/events/{view.event.id}"
     token, buyer_id = buyer_token(ctx.settings)
-    hold = await api.post(
-        f"{base}/holds", json={"seats": ["101-B-1", "101-B-2"]}, headers=bearer(token)
-    )
-    second = await api.post(
-        f"{base}/holds", json={"seats": ["101-C-1", "101-C-2"]}, headers=bearer(token)
-    )
+    hold = await request_hold(api, view, token, ["101-B-1", "101-B-2"])
+    second = await request_hold(api, view, token, ["101-C-1", "101-C-2"])
     sold = await api.post(
         f"{base}/holds/{second.json()['hold_token']}/confirm",
-        headers={**API_KEY_HEADER, "Idempotency-Key": "stats-1"},
+        headers=confirm_headers("stats-1"),
     )
     assert sold.status_code == 201
-    await api.post(f"{base}/block", json={"seats": ["102-F-12"]}, headers=API_KEY_HEADER)
+    await operator_action(api, view, "block", ["102-F-12"])
     listed = await api.get(f"{base}/holds", headers=API_KEY_HEADER)
     assert listed.status_code == 200
     holds = listed.json()["holds"]

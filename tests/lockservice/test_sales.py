@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from lockservice.adminscripts import register_scripts
@@ -18,26 +17,17 @@ from seatmap.status import SeatStatus
 from tests.lockservice.conftest import (
     API_KEY_HEADER,
     FakeClock,
-    bearer,
     buyer_token,
-    fake_clock,
+    clocked,
+    confirm_headers,
+    hold_over_http,
     in_process_client,
     new_event,
-    with_clock,
+    operator_action,
+    request_hold,
 )
 from tests.lockservice.test_holds import holds_status
 from tests.lockservice.test_rules import seats
-
-
-async def hold_over_http(
-    api: httpx.AsyncClient, view: EventView, token: str, labels: list[str]
-) -> dict[str, object]:
-    reply = await api.post(
-        f"/events/{view.event.id}/holds", json={"seats": labels}, headers=bearer(token)
-    )
-    assert reply.status_code == 201, reply.text
-    body: dict[str, object] = reply.json()
-    return body
 
 
 def confirm_url(view: EventView, hold_token: object) -> str:
@@ -59,7 +49,7 @@ async def test_confirm_sells_the_seats_durably_and_replays_by_key(ctx: ServiceCo
     token, buyer_id = buyer_token(ctx.settings)
     async with in_process_client(ctx) as api:
         hold = await hold_over_http(api, view, token, ["101-B-1", "101-B-2"])
-        headers = {**API_KEY_HEADER, "Idempotency-Key": "order-1"}
+        headers = confirm_headers("order-1")
         first = await api.post(confirm_url(view, hold["hold_token"]), headers=headers)
         assert first.status_code == 201, first.text
         order = first.json()
@@ -73,7 +63,7 @@ async def test_confirm_sells_the_seats_durably_and_replays_by_key(ctx: ServiceCo
         assert changed.status_code == 422 and changed.json()["error"] == "idempotency_key_reused"
         other_key = await api.post(
             confirm_url(view, hold["hold_token"]),
-            headers={**API_KEY_HEADER, "Idempotency-Key": "order-2"},
+            headers=confirm_headers("order-2"),
         )
         assert other_key.status_code == 410 and other_key.json()["state"] == "sold"
     indices = [s["index"] for s in order["seats"]]
@@ -91,7 +81,7 @@ async def test_concurrent_confirms_with_one_key_make_exactly_one_order(
     token, _ = buyer_token(ctx.settings)
     async with in_process_client(ctx) as api:
         hold = await hold_over_http(api, view, token, ["101-D-1", "101-D-2", "101-D-3"])
-        headers = {**API_KEY_HEADER, "Idempotency-Key": "same-key"}
+        headers = confirm_headers("same-key")
         replies = await asyncio.gather(
             *(api.post(confirm_url(view, hold["hold_token"]), headers=headers) for _ in range(12))
         )
@@ -107,8 +97,7 @@ async def test_concurrent_confirms_with_one_key_make_exactly_one_order(
 async def test_confirm_refuses_without_key_or_for_ended_and_unknown_holds(
     ctx: ServiceContext,
 ) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     view = await new_event(fctx, EventRules(hold_ttl_s=60))
     token, _ = buyer_token(ctx.settings, clock.ms)
     async with in_process_client(fctx) as api:
@@ -118,12 +107,10 @@ async def test_confirm_refuses_without_key_or_for_ended_and_unknown_holds(
         assert no_api_key.status_code == 401
         no_idempotency_key = await api.post(url, headers=API_KEY_HEADER)
         assert no_idempotency_key.status_code == 400
-        unknown = await api.post(
-            confirm_url(view, "u" * 32), headers={**API_KEY_HEADER, "Idempotency-Key": "k1"}
-        )
+        unknown = await api.post(confirm_url(view, "u" * 32), headers=confirm_headers("k1"))
         assert unknown.status_code == 404
         clock.advance(60_000)
-        expired = await api.post(url, headers={**API_KEY_HEADER, "Idempotency-Key": "k1"})
+        expired = await api.post(url, headers=confirm_headers("k1"))
         assert expired.status_code == 410 and expired.json()["state"] == "expired"
     assert await sales_of(ctx, view.event.id) == []
 
@@ -135,14 +122,12 @@ async def test_hold_confirming_under_another_key_is_a_conflict(
     hold = await holds.hold(view, "b1", seats(view, "C", 1, 2, 3))
     await holds.mark_confirming(view.event.id, hold.token, "", "first-key")
     async with in_process_client(ctx) as api:
-        reply = await api.post(
-            confirm_url(view, hold.token), headers={**API_KEY_HEADER, "Idempotency-Key": "second"}
-        )
+        reply = await api.post(confirm_url(view, hold.token), headers=confirm_headers("second"))
         assert reply.status_code == 409 and reply.json()["error"] == "confirm_in_progress"
         # The same key finishes the sale an earlier attempt started.
         reply = await api.post(
             confirm_url(view, hold.token),
-            headers={**API_KEY_HEADER, "Idempotency-Key": "first-key"},
+            headers=confirm_headers("first-key"),
         )
         assert reply.status_code == 201
     assert len(await sales_of(ctx, view.event.id)) == 3
@@ -152,8 +137,7 @@ async def test_hold_confirming_under_another_key_is_a_conflict(
 async def test_sale_stuck_confirming_is_resolved_by_the_sweeper(
     ctx: ServiceContext, committed: bool
 ) -> None:
-    clock = fake_clock()
-    fctx = with_clock(ctx, clock)
+    clock, fctx = clocked(ctx)
     service = LockService(fctx)
     try:
         await _stuck_sale(ctx, service, clock, committed)
@@ -216,13 +200,11 @@ async def test_reconciler_restores_every_sold_seat_after_redis_loses_the_event(
             fencings.append(hold["fencing"])
             reply = await api.post(
                 confirm_url(view, hold["hold_token"]),
-                headers={**API_KEY_HEADER, "Idempotency-Key": f"flush-{n}"},
+                headers=confirm_headers(f"flush-{n}"),
             )
             assert reply.status_code == 201
             sold += [s["index"] for s in reply.json()["seats"]]
-        blocked = await api.post(
-            f"/events/{view.event.id}/block", json={"seats": ["102-A-5"]}, headers=API_KEY_HEADER
-        )
+        blocked = await operator_action(api, view, "block", ["102-A-5"])
         assert blocked.status_code == 200
         await delete_event_keys(ctx, view.event.id)
         result = await reconcile_event(ctx, view.event.id, register_scripts(ctx.redis))
@@ -235,9 +217,7 @@ async def test_reconciler_restores_every_sold_seat_after_redis_loses_the_event(
         other, _ = buyer_token(ctx.settings)
         hold = await hold_over_http(api, view, other, ["101-D-1", "101-D-2"])
         assert int(str(hold["fencing"])) > max(int(str(f)) for f in fencings)
-        over = await api.post(
-            f"/events/{view.event.id}/holds", json={"seats": ["101-E-1"]}, headers=bearer(token)
-        )
+        over = await request_hold(api, view, token, ["101-E-1"])
         assert over.status_code == 422 and over.json()["error"] == "max_seats_per_buyer"
 
 
@@ -248,7 +228,7 @@ async def test_sale_redis_forgot_cannot_be_sold_again(ctx: ServiceContext, holds
         hold = await hold_over_http(api, view, first, ["101-C-1", "101-C-2"])
         reply = await api.post(
             confirm_url(view, hold["hold_token"]),
-            headers={**API_KEY_HEADER, "Idempotency-Key": "a"},
+            headers=confirm_headers("a"),
         )
         assert reply.status_code == 201
         # Redis loses the sold state of those seats (but not the whole event).
@@ -259,7 +239,7 @@ async def test_sale_redis_forgot_cannot_be_sold_again(ctx: ServiceContext, holds
         again = await hold_over_http(api, view, second, ["101-C-1", "101-C-2"])
         resell = await api.post(
             confirm_url(view, again["hold_token"]),
-            headers={**API_KEY_HEADER, "Idempotency-Key": "b"},
+            headers=confirm_headers("b"),
         )
         assert resell.status_code == 409, resell.text
         assert sorted(resell.json()["seats"]) == ["101-C-1", "101-C-2"]

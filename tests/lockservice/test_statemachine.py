@@ -41,7 +41,7 @@ from lockservice.service import LockService
 from lockservice.sessions import issue_token, verify_token
 from seatmap.context import EventView, ServiceContext
 from seatmap.events import EventRules
-from tests.lockservice.conftest import FakeClock, fake_clock, new_event, with_clock
+from tests.lockservice.conftest import clocked, new_event
 
 T = TypeVar("T")
 RULES = EventRules(max_seats_per_buyer=4, hold_ttl_s=60, max_hold_s=150)
@@ -72,8 +72,7 @@ class HoldsMachine(RuleBasedStateMachine):
 
     @initialize()
     def setup(self) -> None:
-        self.clock: FakeClock = fake_clock()
-        self.fctx = with_clock(self.ctx, self.clock)
+        self.clock, self.fctx = clocked(self.ctx)
         self.service = LockService(self.fctx)
         self.view: EventView = self.run(
             new_event(self.fctx, RULES, sections=1, rows=3, seats_per_row=8, aisle_after=4)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import pytest
 import redis as syncredis
 
 from seatmap.events import EventRules
+from seatmap.livekeys import status_key
 from seatmap.model import Venue
 from seatmap.settings import Settings
 from tests.conftest import free_port
@@ -131,6 +132,11 @@ class PrivateRedis:
     def running(self) -> bool:
         """Whether the server process is alive."""
         return self.proc is not None and self.proc.poll() is None
+
+    def status_bytes(self, event_id: int) -> bytes:
+        """The event's seat status bytes as the app keeps them here (b"" when missing)."""
+        with self.client() as client:
+            return bytes(client.get(status_key(REDIS_PREFIX, event_id)) or b"")
 
 
 class PrivatePostgres:
@@ -430,6 +436,14 @@ class Api:
             headers={"Authorization": f"Bearer {token}"},
         )
 
+    async def held(self, token: str, seats: list[str]) -> str:
+        """Hold these seat ids for the buyer of `token`; the hold token (the test fails unless
+        the answer is 201)."""
+        response = await self.hold(token, seats)
+        assert response.status_code == 201, response.text
+        hold_token: str = response.json()["hold_token"]
+        return hold_token
+
     async def confirm(self, hold_token: str, idempotency_key: str) -> httpx.Response:
         """Confirm a hold as a sale with the operator key."""
         return await self.http.post(
@@ -452,6 +466,21 @@ class Api:
                         path = template.replace("{z}", str(z)).replace("{x}", str(x))
                         paths.append(path.replace("{y}", str(y)))
         return paths
+
+
+@contextlib.asynccontextmanager
+async def open_api(
+    url: str, event_id: int, timeout_s: float = 10, limits: httpx.Limits | None = None
+) -> AsyncIterator[Api]:
+    """An `Api` for the event on a new HTTP client to `url` (httpx's default connection
+    limits unless given), closed when the block is left."""
+    client = (
+        httpx.AsyncClient(base_url=url, timeout=timeout_s)
+        if limits is None
+        else httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits)
+    )
+    async with client as http:
+        yield Api(http, event_id)
 
 
 def seat_index(venue: Venue, seat_id: str) -> int:

@@ -17,7 +17,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -33,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from seatmap.events import EventRules
 from seatmap.settings import Settings
-from tests.ops.conftest import API_KEY, Api, AppFactory, provision_event, seat_pairs
+from tests.ops.conftest import API_KEY, AppFactory, open_api, provision_event, seat_pairs
 from tests.venues import grid_venue
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.fault]
@@ -153,15 +152,13 @@ def prepare(app_url: str, event_id: int, venue: Any) -> Fixtures:
     """Buyer sessions and a few live holds for the fuzzer to use."""
 
     async def work() -> Fixtures:
-        async with httpx.AsyncClient(base_url=app_url, timeout=10) as http:
-            api = Api(http, event_id)
+        async with open_api(app_url, event_id) as api:
             tokens = [(await api.session())[0] for _ in range(BUYERS)]
-            holds = []
-            for token, pair in zip(tokens[:10], seat_pairs(venue)[-10:], strict=True):
-                response = await api.hold(token, pair)
-                assert response.status_code == 201, response.text
-                holds.append(response.json()["hold_token"])
-            venues = await http.get("/venues", headers={"X-API-Key": API_KEY})
+            holds = [
+                await api.held(token, pair)
+                for token, pair in zip(tokens[:10], seat_pairs(venue)[-10:], strict=True)
+            ]
+            venues = await api.http.get("/venues", headers={"X-API-Key": API_KEY})
             venue_id = max(v["id"] for v in venues.json()) if venues.status_code == 200 else 1
         return Fixtures(event_id, venue_id, tuple(tokens), tuple(holds))
 

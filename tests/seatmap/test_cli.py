@@ -5,10 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from seatmap.settings import Settings
+from tests.conftest import pg_connection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -25,14 +25,11 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _counts(dsn: str) -> tuple[int, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with pg_connection(dsn) as conn:
         return (
             int(await conn.fetchval("SELECT count(*) FROM venues")),
             int(await conn.fetchval("SELECT count(*) FROM seats")),
         )
-    finally:
-        await conn.close()
 
 
 async def test_generate_then_import_prints_the_venue_id(settings: Settings, tmp_path: Path) -> None:

@@ -3,19 +3,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 import redis
 
 from seatmap.db import migrate
 from seatmap.embedded import backends
+from tests.conftest import pg_connection
 
 
 def _roundtrip(data_dir: Path, write: bool) -> tuple[int, bytes | None]:
     with backends(data_dir, None, None) as urls:
 
         async def work() -> int:
-            conn = await asyncpg.connect(urls.database_url)
-            try:
+            async with pg_connection(urls.database_url) as conn:
                 await migrate(conn)
                 if write:
                     await conn.execute(
@@ -23,8 +22,6 @@ def _roundtrip(data_dir: Path, write: bool) -> tuple[int, bytes | None]:
                         " focal_x, focal_y, seat_count) VALUES ('kept', 'h', 't', 1, 1, 0, 0, 0)"
                     )
                 return int(await conn.fetchval("SELECT count(*) FROM venues WHERE name='kept'"))
-            finally:
-                await conn.close()
 
         count = asyncio.run(work())
         client = redis.Redis.from_url(urls.redis_url)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncpg
 
 from seatmap.db import migrate, migrations_dir
+from tests.conftest import pg_connection
 
 
 async def test_migrations_are_recorded_and_safe_to_run_twice(pg_dsn: str) -> None:
-    conn = await asyncpg.connect(pg_dsn)
-    try:
+    async with pg_connection(pg_dsn) as conn:
         assert await migrate(conn) == []  # the fixture already applied everything
         names = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")]
         assert names == sorted(p.name for p in migrations_dir().glob("*.sql"))
@@ -16,54 +16,50 @@ async def test_migrations_are_recorded_and_safe_to_run_twice(pg_dsn: str) -> Non
             for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
         }
         assert {"venues", "categories", "sections", "seats", "events", "orders", "sales"} <= tables
-    finally:
-        await conn.close()
 
 
 async def test_sales_reject_a_second_sale_of_one_seat(pg_dsn: str) -> None:
-    conn = await asyncpg.connect(pg_dsn)
-    try:
-        async with conn.transaction():
-            venue_id = await conn.fetchval(
-                "INSERT INTO venues (name, content_hash, source_format, width, height, focal_x,"
-                " focal_y, seat_count) VALUES ('v', 'h', 't', 1, 1, 0, 0, 1) RETURNING id"
-            )
-            event_id = await conn.fetchval(
-                "INSERT INTO events (venue_id, title) VALUES ($1, 'e') RETURNING id", venue_id
-            )
-            order_ids = [
-                await conn.fetchval(
-                    "INSERT INTO orders (event_id, idempotency_key, request_hash, buyer_id,"
-                    " fencing, total_cents) VALUES ($1, $2, 'h', 'b', 1, 0) RETURNING id",
-                    event_id,
-                    key,
+    async with pg_connection(pg_dsn) as conn:
+        try:
+            async with conn.transaction():
+                venue_id = await conn.fetchval(
+                    "INSERT INTO venues (name, content_hash, source_format, width, height, focal_x,"
+                    " focal_y, seat_count) VALUES ('v', 'h', 't', 1, 1, 0, 0, 1) RETURNING id"
                 )
-                for key in ("k1", "k2")
-            ]
-            await conn.execute(
-                "INSERT INTO sales (event_id, seat_index, order_id, fencing) VALUES ($1, 0, $2, 1)",
-                event_id,
-                order_ids[0],
-            )
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        "INSERT INTO sales (event_id, seat_index, order_id, fencing)"
-                        " VALUES ($1, 0, $2, 2)",
+                event_id = await conn.fetchval(
+                    "INSERT INTO events (venue_id, title) VALUES ($1, 'e') RETURNING id", venue_id
+                )
+                order_ids = [
+                    await conn.fetchval(
+                        "INSERT INTO orders (event_id, idempotency_key, request_hash, buyer_id,"
+                        " fencing, total_cents) VALUES ($1, $2, 'h', 'b', 1, 0) RETURNING id",
                         event_id,
-                        order_ids[1],
+                        key,
                     )
-                raise AssertionError("second sale of one seat was accepted")
-            except asyncpg.UniqueViolationError:
-                pass
-            assert (
-                await conn.fetchval("SELECT count(*) FROM sales WHERE event_id=$1", event_id) == 1
-            )
-            raise _Rollback
-    except _Rollback:
-        pass
-    finally:
-        await conn.close()
+                    for key in ("k1", "k2")
+                ]
+                await conn.execute(
+                    "INSERT INTO sales (event_id, seat_index, order_id, fencing)"
+                    " VALUES ($1, 0, $2, 1)",
+                    event_id,
+                    order_ids[0],
+                )
+                try:
+                    async with conn.transaction():
+                        await conn.execute(
+                            "INSERT INTO sales (event_id, seat_index, order_id, fencing)"
+                            " VALUES ($1, 0, $2, 2)",
+                            event_id,
+                            order_ids[1],
+                        )
+                    raise AssertionError("second sale of one seat was accepted")
+                except asyncpg.UniqueViolationError:
+                    pass
+                sold = await conn.fetchval("SELECT count(*) FROM sales WHERE event_id=$1", event_id)
+                assert sold == 1
+                raise _Rollback
+        except _Rollback:
+            pass
 
 
 class _Rollback(Exception):

@@ -9,6 +9,8 @@ Redis plus one change-log entry (XADD) per change.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +83,18 @@ async def set_status(ctx: ServiceContext, event_id: int, seats: list[int], statu
             "seats": ",".join(str(s) for s in seats),
         })
         await pipe.execute()
+
+
+async def set_status_and_wait(
+    ctx: ServiceContext, event_id: int, seats: list[int], status: int, timeout_s: float = 1.0
+) -> None:
+    """`set_status`, then return once this process's change feed shows the last of the seats
+    in its new status; fails the test if that takes longer than `timeout_s`."""
+    await set_status(ctx, event_id, seats, status)
+    deadline = time.monotonic() + timeout_s
+    while (await ctx.feed.statuses(event_id))[seats[-1]] != status:
+        assert time.monotonic() < deadline, f"change not applied within {timeout_s} s"
+        await asyncio.sleep(0.01)
 
 
 def decode(body: bytes) -> npt.NDArray[np.uint8]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 import numpy as np
 
 from seatmap.context import ServiceContext
 from seatmap.grid import Lod
 from seatmap.status import SeatStatus
-from tests.tileserver.conftest import EventFactory, Hall, set_status, tile_url
+from tests.tileserver.conftest import EventFactory, Hall, set_status_and_wait, tile_url
 from tileserver.etag import matches
 
 
@@ -52,13 +49,6 @@ def seat_on_tile_edge(hall: Hall, z: int) -> int:
     return int(crossing[0])
 
 
-async def wait_until_applied(ctx: ServiceContext, event_id: int, seat: int, status: int) -> None:
-    deadline = time.monotonic() + 1.0
-    while (await ctx.feed.statuses(event_id))[seat] != status:
-        assert time.monotonic() < deadline, "change not applied within 1 s"
-        await asyncio.sleep(0.01)
-
-
 async def test_one_seat_change_changes_exactly_the_tiles_that_show_it(
     client: httpx.AsyncClient, ctx: ServiceContext, hall: Hall, new_event: EventFactory,
 ) -> None:
@@ -67,8 +57,7 @@ async def test_one_seat_change_changes_exactly_the_tiles_that_show_it(
     seat = seat_on_tile_edge(hall, hall.grid.max_zoom)
     before = {(z, d): await all_etags(client, hall, event_id, z, d)
               for z in zooms for d in (1, 2)}
-    await set_status(ctx, event_id, [seat], SeatStatus.SOLD)
-    await wait_until_applied(ctx, event_id, seat, SeatStatus.SOLD)
+    await set_status_and_wait(ctx, event_id, [seat], SeatStatus.SOLD)
     for z in zooms:
         for density in (1, 2):
             after = await all_etags(client, hall, event_id, z, density)
@@ -87,8 +76,7 @@ async def test_section_tiles_change_only_where_the_section_is(
     section = 0
     members = np.flatnonzero(hall.venue.seats.section == section).tolist()
     before = await all_etags(client, hall, event_id, z, 1)
-    await set_status(ctx, event_id, members, SeatStatus.SOLD)
-    await wait_until_applied(ctx, event_id, members[-1], SeatStatus.SOLD)
+    await set_status_and_wait(ctx, event_id, members, SeatStatus.SOLD)
     after = await all_etags(client, hall, event_id, z, 1)
     changed = {t for t, tag in after.items() if tag != before[t]}
     outline = hall.venue.sections[section].outline
@@ -103,10 +91,8 @@ async def test_etags_agree_across_processes_and_runs(
 ) -> None:
     """Two events in the same state on the same venue get the same tile ETags."""
     a, b = await new_event(), await new_event()
-    await set_status(ctx, a, [5, 6], SeatStatus.HELD)
-    await set_status(ctx, b, [5, 6], SeatStatus.HELD)
-    await wait_until_applied(ctx, a, 6, SeatStatus.HELD)
-    await wait_until_applied(ctx, b, 6, SeatStatus.HELD)
+    await set_status_and_wait(ctx, a, [5, 6], SeatStatus.HELD)
+    await set_status_and_wait(ctx, b, [5, 6], SeatStatus.HELD)
     z = hall.grid.max_zoom
     tag_a = (await client.get(tile_url(a, z, 0, 0))).headers["etag"]
     tag_b = (await client.get(tile_url(b, z, 0, 0))).headers["etag"]
@@ -127,8 +113,7 @@ async def test_if_none_match_gives_304_until_the_tile_changes(
     assert again.headers["etag"] == etag
     listed = await client.get(url, headers={"If-None-Match": f'"nope", W/{etag}'})
     assert listed.status_code == 304
-    await set_status(ctx, event_id, [0], SeatStatus.SOLD)
-    await wait_until_applied(ctx, event_id, 0, SeatStatus.SOLD)
+    await set_status_and_wait(ctx, event_id, [0], SeatStatus.SOLD)
     changed = await client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 
 import httpx
@@ -11,24 +10,15 @@ import pytest
 
 from seatmap.context import ServiceContext
 from seatmap.status import SeatStatus
-from tests.tileserver.conftest import EventFactory, Hall, set_status
+from tests.tileserver.conftest import EventFactory, Hall, set_status_and_wait
 from tileserver.seatsapi import SEAT_RECORD
-
-
-async def applied(ctx: ServiceContext, event_id: int, seat: int, status: int) -> None:
-    for _ in range(100):
-        if (await ctx.feed.statuses(event_id))[seat] == status:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("status not applied")
 
 
 async def test_seats_bin_lists_the_seats_in_a_box_with_live_statuses(
     client: httpx.AsyncClient, ctx: ServiceContext, hall: Hall, new_event: EventFactory,
 ) -> None:
     event_id = await new_event()
-    await set_status(ctx, event_id, [3], SeatStatus.HELD)
-    await applied(ctx, event_id, 3, SeatStatus.HELD)
+    await set_status_and_wait(ctx, event_id, [3], SeatStatus.HELD)
     seats = hall.venue.seats
     box = (0.0, 0.0, 300.0, 200.0)
     resp = await client.get(f"/events/{event_id}/seats.bin?bbox=0,0,300,200")
@@ -65,8 +55,7 @@ async def test_seat_at_finds_the_nearest_seat_within_r(
     client: httpx.AsyncClient, ctx: ServiceContext, hall: Hall, new_event: EventFactory,
 ) -> None:
     event_id = await new_event()
-    await set_status(ctx, event_id, [12], SeatStatus.SOLD)
-    await applied(ctx, event_id, 12, SeatStatus.SOLD)
+    await set_status_and_wait(ctx, event_id, [12], SeatStatus.SOLD)
     seats = hall.venue.seats
     x, y = float(seats.x[12]) + 3, float(seats.y[12]) - 2
     resp = await client.get(f"/events/{event_id}/seats/at?x={x}&y={y}&r=10")

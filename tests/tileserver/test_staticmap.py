@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from seatmap.context import ServiceContext
 from seatmap.status import SeatStatus
-from tests.tileserver.conftest import EventFactory, Hall, decode, hex_rgb, set_status
+from tests.tileserver.conftest import EventFactory, Hall, decode, hex_rgb, set_status_and_wait
 from tileserver import style
 
 
@@ -53,9 +52,7 @@ async def test_static_map_of_a_section_at_2x_shows_live_statuses(
     event_id = await new_event()
     venue = hall.venue
     seat = int(np.flatnonzero(venue.seats.section == 2)[45])
-    await set_status(ctx, event_id, [seat], SeatStatus.SOLD)
-    while (await ctx.feed.statuses(event_id))[seat] != SeatStatus.SOLD:
-        await asyncio.sleep(0.01)
+    await set_status_and_wait(ctx, event_id, [seat], SeatStatus.SOLD)
     section = venue.sections[2].name
     resp = await client.get(
         f"/events/{event_id}/map.webp?width=400&height=200&scale=2&section={section}")
