@@ -18,7 +18,7 @@ import httpx
 
 from seatmap.events import EventRules
 from seatmap.model import Venue
-from tests.ops.conftest import Api
+from tests.ops.api import Api
 from tests.venues import grid_venue
 
 LONG_HOLDS = EventRules(no_orphans=False, hold_ttl_s=900, max_hold_s=1800)

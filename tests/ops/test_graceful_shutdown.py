@@ -13,8 +13,8 @@ import time
 import pytest
 
 from seatmap.settings import Settings
-from tests.ops.conftest import AppFactory, provision_event
 from tests.ops.load import LONG_HOLDS, fault_venue
+from tests.ops.servers import AppFactory, provision_event
 
 pytestmark = pytest.mark.fault
 

@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from seatmap.settings import Settings
-from tests.ops.conftest import API_KEY, AppFactory, open_api, provision_event, seat_pairs
+from tests.ops.api import API_KEY, open_api, seat_pairs
 from tests.ops.load import LONG_HOLDS, fault_venue
+from tests.ops.servers import AppFactory, provision_event
 
 pytestmark = pytest.mark.fault
 

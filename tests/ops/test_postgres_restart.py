@@ -19,23 +19,21 @@ from seatmap.model import Venue
 from seatmap.settings import Settings
 from seatmap.status import SeatStatus
 from tests.conftest import pg_connection
-from tests.ops.conftest import (
-    AppFactory,
-    AppProcess,
-    PrivatePostgres,
-    PrivateRedis,
-    open_api,
-    provision_event,
-    seat_index,
-    seat_pairs,
-    wait_until,
-)
+from tests.ops.api import open_api, seat_index, seat_pairs
 from tests.ops.load import (
     LONG_HOLDS,
     Observed,
     backend_stopped,
     confirm_until_answered,
     fault_venue,
+)
+from tests.ops.servers import (
+    AppFactory,
+    AppProcess,
+    PrivatePostgres,
+    PrivateRedis,
+    provision_event,
+    wait_until,
 )
 
 pytestmark = pytest.mark.fault

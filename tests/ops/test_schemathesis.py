@@ -32,7 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from seatmap.events import EventRules
 from seatmap.settings import Settings
-from tests.ops.conftest import API_KEY, AppFactory, open_api, provision_event, seat_pairs
+from tests.ops.api import API_KEY, open_api, seat_pairs
+from tests.ops.servers import AppFactory, provision_event
 from tests.venues import grid_venue
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.fault]

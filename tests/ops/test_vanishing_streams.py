@@ -17,15 +17,9 @@ import pytest
 
 from seatmap.model import Venue
 from seatmap.settings import Settings
-from tests.ops.conftest import (
-    AppFactory,
-    AppProcess,
-    open_api,
-    provision_event,
-    seat_pairs,
-    wait_until,
-)
+from tests.ops.api import open_api, seat_pairs
 from tests.ops.load import LONG_HOLDS, fault_venue
+from tests.ops.servers import AppFactory, AppProcess, provision_event, wait_until
 
 pytestmark = pytest.mark.fault
 
