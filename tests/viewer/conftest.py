@@ -106,6 +106,14 @@ def browser(playwright: Any) -> Iterator[Any]:
     b.close()
 
 
+@pytest.fixture
+def desktop_page(browser: Any) -> Iterator[Any]:
+    """A new 1280x800 page in its own context, closed after the test however it ends."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a screenshot as a test artifact and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -60,9 +60,9 @@ def hold_over_api(base_url: str, event_id: int, seat_index: int) -> dict[str, An
 
 
 def test_overview_fits_the_venue_and_paints_tiles(
-    browser: Any, live_server: LiveServer, viewer_event: ViewerEvent
+    desktop_page: Any, live_server: LiveServer, viewer_event: ViewerEvent
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = desktop_page
     open_viewer(page, live_server.url, viewer_event.event_id)
     loaded = page.evaluate(
         """() => Array.from(document.querySelectorAll('.seatmap-tiles img'))
@@ -77,13 +77,12 @@ def test_overview_fits_the_venue_and_paints_tiles(
     assert fits, "the whole venue is in view on open"
     assert viewer_state(page, "!v.options.lite && !!v.seatLayer")
     screenshot(page, "overview")
-    page.close()
 
 
 def test_detail_zoom_draws_the_seats_with_webgl(
-    browser: Any, live_server: LiveServer, viewer_event: ViewerEvent
+    desktop_page: Any, live_server: LiveServer, viewer_event: ViewerEvent
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = desktop_page
     open_viewer(page, live_server.url, viewer_event.event_id)
     seat = viewer_event.free_seats(1, skip=7)[0]
     go_to_seat(page, viewer_event, seat)
@@ -113,7 +112,6 @@ def test_detail_zoom_draws_the_seats_with_webgl(
     rim = [pixel_rgb(page, x + radius_px - dx, y) for dx in (0.0, 1.0, 2.0)]
     assert min(sum(c) for c in rim) < 3 * 140, rim
     assert near(pixel_rgb(page, x, y), "#f6f8fa", 12)  # hollow: the tile shows through
-    page.close()
 
 
 def test_tapping_a_seat_holds_it_and_another_buyer_sees_it_held_within_a_second(
@@ -155,9 +153,9 @@ def test_tapping_a_seat_holds_it_and_another_buyer_sees_it_held_within_a_second(
 
 
 def test_keyboard_alone_can_hold_a_seat(
-    browser: Any, live_server: LiveServer, viewer_event: ViewerEvent
+    desktop_page: Any, live_server: LiveServer, viewer_event: ViewerEvent
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = desktop_page
     open_viewer(page, live_server.url, viewer_event.event_id)
     for _ in range(30):  # Tab through the page to the map
         page.keyboard.press("Tab")
@@ -184,7 +182,6 @@ def test_keyboard_alone_can_hold_a_seat(
         timeout=3000,
     )
     assert viewer_state(page, "v.map.getZoom()") >= viewer_state(page, "v.grid.detailZoom")
-    page.close()
 
 
 def test_lite_mode_holds_a_seat_without_webgl(
@@ -266,9 +263,9 @@ def test_a_360x640_touch_screen_gets_2x_tiles_and_can_hold_a_seat(
 
 
 def test_a_change_reloads_only_the_dirty_tiles(
-    browser: Any, live_server: LiveServer, viewer_event: ViewerEvent
+    desktop_page: Any, live_server: LiveServer, viewer_event: ViewerEvent
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = desktop_page
     open_viewer(page, live_server.url, viewer_event.event_id)
     seat = viewer_event.free_seats(1, skip=9)[0]
     go_to_seat(page, viewer_event, seat, zoom_offset=-2)
@@ -298,7 +295,6 @@ def test_a_change_reloads_only_the_dirty_tiles(
         for y in range(y0, y1 + 1)
     }
     assert set(reloaded) <= allowed, (reloaded, allowed)
-    page.close()
 
 
 def test_a_dropped_stream_shows_reconnecting_and_resumes_with_what_was_missed(
