@@ -21,7 +21,8 @@ SEATMAP_BENCH_REDIS_URL, else redis://127.0.0.1:6379/0).
 
 Modules: onsale_sale (venue, event, buyers' plan), onsale_load (server and
 locust), onsale_audit (PostgreSQL and Redis against the buyers' log),
-onsale_report (tables and result.json).
+onsale_report (tables and result.json); locust runs locustfile (the buyers),
+which uses onsale_plan, onsale_stream (live stream) and onsale_log (buyers' log).
 """
 
 from __future__ import annotations
