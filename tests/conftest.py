@@ -67,6 +67,8 @@ def _backend_url(
 PG_ADMIN_URL = _backend_url(
     "SEATMAP_TEST_PG_ADMIN_URL", 5432, "postgresql://postgres@127.0.0.1:5432/test", start_postgres
 )
+OPERATOR_API_KEY = "test-operator-key"
+API_KEY_HEADER = {"X-API-Key": OPERATOR_API_KEY}
 REDIS_URL = _backend_url("SEATMAP_TEST_REDIS_URL", 6379, "redis://127.0.0.1:6379/0", start_redis)
 
 
@@ -126,7 +128,7 @@ def settings(pg_dsn: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFa
         database_url=pg_dsn,
         redis_url=REDIS_URL,
         data_dir=Path(tmp_path_factory.mktemp("data")),
-        api_key="test-operator-key",
+        api_key=OPERATOR_API_KEY,
         session_secret="test-session-secret",
         redis_prefix=redis_prefix,
         log_json=False,

@@ -24,10 +24,9 @@ from lockservice.sessions import issue_token
 from seatmap.context import EventView, ServiceContext
 from seatmap.events import EventRules
 from seatmap.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import API_KEY_HEADER, LiveServer
 from tests.venues import grid_venue, store_event
 
-API_KEY_HEADER = {"X-API-Key": "test-operator-key"}
 DAY_MS = 86_400_000
 
 

@@ -8,34 +8,29 @@ from pathlib import Path
 import httpx
 import pytest
 
-from seatmap.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import API_KEY_HEADER, LiveServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.fixture
-def operator(settings: Settings) -> dict[str, str]:
-    assert settings.api_key
-    return {"X-API-Key": settings.api_key}
-
-
-def venue_ids(http: httpx.Client, operator: dict[str, str]) -> set[int]:
-    response = http.get("/venues", headers=operator)
+def venue_ids(http: httpx.Client) -> set[int]:
+    response = http.get("/venues", headers=API_KEY_HEADER)
     assert response.status_code == 200, response.text
     return {venue["id"] for venue in response.json()}
 
 
 def test_an_operator_imports_a_venue_and_opens_an_event_on_it(
-    live_server: LiveServer, operator: dict[str, str]
+    live_server: LiveServer,
 ) -> None:
     body = (FIXTURES / "native_small.json").read_bytes()
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        created = http.post("/venues?name=Small%20Hall%20(HTTP)", content=body, headers=operator)
+        created = http.post(
+            "/venues?name=Small%20Hall%20(HTTP)", content=body, headers=API_KEY_HEADER
+        )
         assert created.status_code == 201, created.text
         venue = created.json()
         assert venue["name"] == "Small Hall (HTTP)" and venue["seat_count"] > 0
-        assert venue["id"] in venue_ids(http, operator)
+        assert venue["id"] in venue_ids(http)
 
         opened = http.post(
             "/events",
@@ -45,7 +40,7 @@ def test_an_operator_imports_a_venue_and_opens_an_event_on_it(
                 "starts_at": "2026-12-31T19:30:00+00:00",
                 "settings": {"max_seats_per_buyer": 4},
             },
-            headers=operator,
+            headers=API_KEY_HEADER,
         )
         assert opened.status_code == 201, opened.text
         event = opened.json()
@@ -60,18 +55,18 @@ def test_an_operator_imports_a_venue_and_opens_an_event_on_it(
 
 
 def test_a_broken_venue_file_is_a_422_naming_the_place_and_stores_nothing(
-    live_server: LiveServer, operator: dict[str, str]
+    live_server: LiveServer,
 ) -> None:
     plan = json.loads((FIXTURES / "native_small.json").read_text())
     plan["sections"][0]["rows"][0]["seats"][1]["x"] = "left"
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
-        before = venue_ids(http, operator)
-        response = http.post("/venues", content=json.dumps(plan).encode(), headers=operator)
+        before = venue_ids(http)
+        response = http.post("/venues", content=json.dumps(plan).encode(), headers=API_KEY_HEADER)
         assert response.status_code == 422, response.text
         error = response.json()
         assert error["error"] == "venue_format"
         assert error["path"] == "$.sections[0].rows[0].seats[1].x"
-        assert venue_ids(http, operator) == before
+        assert venue_ids(http) == before
 
 
 @pytest.mark.parametrize(
@@ -106,13 +101,12 @@ def test_venue_and_event_writes_need_the_operator_key(
 )
 def test_bad_venue_and_event_requests_get_a_4xx_naming_the_problem(
     live_server: LiveServer,
-    operator: dict[str, str],
     path: str,
     body: bytes,
     status: int,
     field: str | None,
 ) -> None:
-    response = httpx.post(live_server.url + path, content=body, headers=operator, timeout=10)
+    response = httpx.post(live_server.url + path, content=body, headers=API_KEY_HEADER, timeout=10)
     assert response.status_code == status, response.text
     error = response.json()
     assert error["detail"]
@@ -121,12 +115,12 @@ def test_bad_venue_and_event_requests_get_a_4xx_naming_the_problem(
 
 
 def test_an_event_on_an_unknown_venue_is_a_404(
-    live_server: LiveServer, operator: dict[str, str]
+    live_server: LiveServer,
 ) -> None:
     response = httpx.post(
         live_server.url + "/events",
         json={"venue_id": 2_000_000_000, "title": "Nowhere"},
-        headers=operator,
+        headers=API_KEY_HEADER,
         timeout=10,
     )
     assert response.status_code == 404, response.text
