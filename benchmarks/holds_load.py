@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 import psutil
+import scratch
 
 from lockservice.bestavailable import restricted_seats
 from seatmap.model import Venue
@@ -82,11 +83,6 @@ def percentile(values_s: list[float], pct: float) -> float:
     return float(np.percentile(np.array(values_s), pct) * 1000) if values_s else float("nan")
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    """CPU time (user + system) used so far by these processes."""
-    return sum(sum(p.cpu_times()[:2]) for p in processes)
-
-
 def memory_bytes(processes: list[psutil.Process]) -> int:
     """Resident memory of these processes."""
     return sum(p.memory_info().rss for p in processes)
@@ -113,7 +109,7 @@ async def run_load(
 ) -> LoadResult:
     """Send the requests over `clients` keep-alive connections until done or out of time."""
     result = LoadResult(clients)
-    cpu_before = cpu_seconds(server or [])
+    cpu_before = scratch.cpu_seconds(server or [])
     next_index = 0
     deadline = time.perf_counter() + seconds
 
@@ -138,7 +134,7 @@ async def run_load(
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(clients)))
     result.elapsed_s = time.perf_counter() - started
-    result.server_cpu_s = cpu_seconds(server or []) - cpu_before
+    result.server_cpu_s = scratch.cpu_seconds(server or []) - cpu_before
     return result
 
 

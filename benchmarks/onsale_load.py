@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -48,15 +47,8 @@ def app_server(run: Run, settings: Settings, port: int) -> scratch.ServerProcess
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children so far."""
-    total = 0.0
-    with contextlib.suppress(psutil.NoSuchProcess):
-        proc = psutil.Process(pid)
-        for member in (proc, *proc.children(recursive=True)):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = member.cpu_times()
-                total += times.user + times.system
-    return total
+    """User + system CPU time of a process and its descendants so far."""
+    return scratch.cpu_seconds(scratch.process_tree(pid))
 
 
 def run_locust(run: Run, url: str, plan: Path, log: Path, server_pid: int) -> dict[str, float]:
