@@ -41,8 +41,9 @@ test: install system-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check seatmap tileserver lockservice tests benchmarks
+	$(VENV)/bin/ruff check seatmap httpkit tileserver lockservice seatmap_app tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install system-deps
 	$(PY) benchmarks/tiles.py

@@ -12,7 +12,7 @@ import orjson
 import psutil
 import scratch
 
-from lockservice.bestavailable import restricted_seats
+from lockservice.blocks import restricted_seats
 from seatmap.model import Venue
 
 SSE_CONNECT_BATCH = 250

@@ -25,13 +25,13 @@ from starlette.routing import BaseRoute, Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from httpkit.bodies import json_body, json_response
+from httpkit.compose import compose_app
 from lockservice.errors import HoldConflict
 from lockservice.routes import seat_indices
 from lockservice.rules import hold_args, violation
 from lockservice.service import LockService
 from lockservice.sessions import require_buyer
-from seatmap.adminroutes import json_body, json_response
-from seatmap.app import compose_app
 from seatmap.context import ServiceContext
 from seatmap.settings import load_settings
 

@@ -61,8 +61,8 @@ def settings_for(run: Run) -> Settings:
 
 async def open_sale(run: Run, settings: Settings) -> int:
     """Migrate, import the venue and open the event (live state in Redis, tiles pre-rendered)."""
-    from seatmap.operations import import_venue, open_event
     from seatmap.runtime import open_context
+    from seatmap_app.operations import import_venue, open_event
 
     assert run.venue is not None
     rules = EventRules(

@@ -12,11 +12,12 @@ from tiles_report import TARGETS, row
 
 from seatmap.grid import TileGrid, grid_for
 from seatmap.model import Venue
-from tileserver import compose, encode, style
-from tileserver.prerender import ensure_pyramid
+from tileserver import compose, encode
 from tileserver.pyramid import TileKey, tile_transform
 from tileserver.record import TileRecord
-from tileserver.scene import Scene, seats_in_box
+from tileserver.render import style
+from tileserver.render.prerender import ensure_pyramid
+from tileserver.render.scene import Scene, seats_in_box
 from tileserver.store import PyramidStore
 
 

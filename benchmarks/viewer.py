@@ -48,9 +48,9 @@ from viewer_browser import VIEWPORT, measure
 from seatmap.embedded import backends as embedded
 from seatmap.events import EventRules
 from seatmap.generator import generate_venue
-from seatmap.operations import import_venue, open_event
 from seatmap.runtime import open_context
 from seatmap.settings import Settings
+from seatmap_app.operations import import_venue, open_event
 
 DATA_DIR = scratch.ROOT / "data" / "bench-viewer"
 
@@ -119,7 +119,7 @@ def server(settings: Settings) -> Iterator[str]:
     """The whole app under uvicorn in a subprocess; yields its base URL."""
     port = scratch.free_port()
     env = scratch.server_environ(settings, SEATMAP_LOG_JSON="0")
-    command = [sys.executable, "-m", "uvicorn", "seatmap.app:create_app", "--factory",
+    command = [sys.executable, "-m", "uvicorn", "seatmap_app.app:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with scratch.ServerProcess(command, f"{url}/readyz", env=env, stop_timeout_s=15):

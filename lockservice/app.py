@@ -9,8 +9,8 @@ import functools
 
 from starlette.applications import Starlette
 
+from httpkit.compose import compose_app
 from lockservice.service import DEFAULT_HEARTBEAT_S, LockService
-from seatmap.app import compose_app
 from seatmap.context import ServiceContext
 from seatmap.logs import configure_logging
 from seatmap.settings import Settings, load_settings

@@ -1,4 +1,4 @@
-"""Errors of the lock service; `seatmap.httperrors` renders each as `{"error": code, ...}`."""
+"""Errors of the lock service; `httpkit.errors` renders each as `{"error": code, ...}`."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from redis.commands.core import AsyncScript
 
 from lockservice import rules as hold_rules
 from lockservice.adminscripts import Scripts
-from lockservice.bestavailable import RowOrder, row_order
+from lockservice.blocks import RowOrder, row_order
 from lockservice.errors import ConfirmInProgress, HoldConflict, HoldGone, NotHoldOwner
 from lockservice.fastredis import ScriptRunner
 from lockservice.holdrecord import Hold, hold_from_fields, ints, new_hold_token, text, valid_token

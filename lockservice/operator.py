@@ -7,22 +7,21 @@ removed again. The reconciler repairs any step lost in between.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from httpkit.auth import require_operator
+from httpkit.bodies import json_body, json_response
+from lockservice.engine import LockEngine
 from lockservice.errors import HoldConflict
-from lockservice.routes import event_view, iso_ms, seat_indices, seats_json
-from seatmap.adminroutes import json_body, json_response, require_operator
+from lockservice.httpshapes import event_view, iso_ms, seat_indices, seats_json
 from seatmap.context import EventView
 from seatmap.errors import BadRequest
 from seatmap.status import STATUS_NAMES
-
-if TYPE_CHECKING:
-    from lockservice.service import LockService
 
 MAX_LISTED_HOLDS = 10_000
 
@@ -36,7 +35,7 @@ def _counts(
     return [{STATUS_NAMES[c]: int(row[c]) for c in range(codes)} for row in table]
 
 
-def operator_routes(service: LockService) -> list[BaseRoute]:
+def operator_routes(service: LockEngine) -> list[BaseRoute]:
     """Routes for operators: block, unblock, holds list, stats."""
     ctx, holds = service.ctx, service.holds
 
@@ -129,7 +128,7 @@ def operator_routes(service: LockService) -> list[BaseRoute]:
     ]
 
 
-async def _holds(service: LockService, view: EventView, limit: int) -> list[dict[str, Any]]:
+async def _holds(service: LockEngine, view: EventView, limit: int) -> list[dict[str, Any]]:
     """Active holds, soonest expiry first; tokens stay secret (holds are named by fencing)."""
     keys = service.holds.keys(view.event.id)
     redis = service.ctx.redis

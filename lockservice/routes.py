@@ -7,83 +7,27 @@ well-formed request that names unknown seats or breaks a rule is a 422.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from httpkit.auth import require_operator
+from httpkit.bodies import json_body, json_response, read_body
 from lockservice import sales
 from lockservice.bestavailable import SeatFilter, hold_best_available
-from lockservice.errors import UnknownSeats
+from lockservice.engine import LockEngine
 from lockservice.holdrecord import Hold
+from lockservice.httpshapes import event_view, iso_ms, seat_indices, seats_json
 from lockservice.ratelimit import client_ip
 from lockservice.rules import MAX_SEATS_PER_BUYER, MAX_SEATS_PER_REQUEST, violation
 from lockservice.sessions import bearer_token, issue_token, require_buyer, verify_token
 from lockservice.sse import status_bin
-from seatmap.adminroutes import json_body, json_response, read_body, require_operator
 from seatmap.context import EventView
-from seatmap.errors import BadRequest, NotFound, Unprocessable
+from seatmap.errors import BadRequest, Unprocessable
 
-if TYPE_CHECKING:
-    from lockservice.service import LockService
-
-MAX_EVENT_ID = 2**63 - 1
 MAX_IDEMPOTENCY_KEY_CHARS = 200
-
-
-def iso_ms(ms: int) -> str:
-    """Milliseconds since the epoch as an ISO 8601 UTC time."""
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-async def event_view(service: LockService, request: Request) -> EventView:
-    """The event named in the path; 404 if there is none."""
-    event_id = int(request.path_params["event_id"])
-    if event_id > MAX_EVENT_ID:
-        raise NotFound(f"event {event_id} does not exist")
-    view = await service.ctx.catalog.get(event_id)
-    service.events.add(event_id)
-    return view
-
-
-def seat_indices(view: EventView, raw: object, field: str = "seats") -> list[int]:
-    """Map a JSON list of seat ids, labels ("112-F-7") or indices to seat indices."""
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest(f"{field} must be a non-empty list of seat ids or labels", field=field)
-    if len(raw) > MAX_SEATS_PER_REQUEST:
-        raise Unprocessable(
-            f"at most {MAX_SEATS_PER_REQUEST} seats per request",
-            field=field,
-            limit=MAX_SEATS_PER_REQUEST,
-        )
-    venue = view.venue
-    found: list[int] = []
-    unknown: list[str] = []
-    for item in raw:
-        if isinstance(item, bool) or not isinstance(item, str | int):
-            raise BadRequest(f"{field} must hold strings (seat ids or labels)", field=field)
-        if isinstance(item, int):
-            index = item if 0 <= item < venue.seat_count else None
-        else:
-            index = venue.seat_index_of(item) if len(item) <= 200 else None
-        if index is None:
-            unknown.append(str(item)[:200])
-        else:
-            found.append(index)
-    if unknown:
-        raise UnknownSeats(unknown)
-    if len(set(found)) != len(found):
-        raise Unprocessable("a seat is named twice", field=field)
-    return found
-
-
-def seats_json(view: EventView, seats: list[int] | tuple[int, ...]) -> list[dict[str, Any]]:
-    """Seats as `{index, id, label}` objects."""
-    ids = view.venue.seats.external_ids
-    return [{"index": s, "id": ids[s], "label": view.venue.full_label(s)} for s in seats]
 
 
 def hold_json(view: EventView, hold: Hold, with_token: bool = True) -> dict[str, Any]:
@@ -101,7 +45,7 @@ def hold_json(view: EventView, hold: Hold, with_token: bool = True) -> dict[str,
     return out
 
 
-def buyer_routes(service: LockService) -> list[BaseRoute]:
+def buyer_routes(service: LockEngine) -> list[BaseRoute]:
     """Routes for buyers (Bearer session token) and the public status snapshot."""
     ctx, holds = service.ctx, service.holds
     limit = ctx.settings.max_body_bytes

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from lockservice.bestavailable import RowOrder, SeatFilter, find_blocks
+from lockservice.blocks import RowOrder, SeatFilter, find_blocks
 from lockservice.errors import RuleViolation
 from seatmap.events import EventRules
 from seatmap.model import NO_NEIGHBOUR, SeatType, Venue

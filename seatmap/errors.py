@@ -1,7 +1,7 @@
 """Errors that carry their own HTTP status and JSON body.
 
 Every package raises subclasses of `SeatmapError`; one Starlette handler
-(`seatmap.httperrors`) turns them into `{"error": code, "detail": ..., ...}`.
+(`httpkit.errors`) turns them into `{"error": code, "detail": ..., ...}`.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     """One app instance over real HTTP for the whole run."""
-    from seatmap.app import create_app
+    from seatmap_app.app import create_app
 
     server = LiveServer(create_app(settings)).start()
     yield server

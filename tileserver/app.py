@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from seatmap.app import compose_app
+from httpkit.compose import compose_app
 from seatmap.context import ServiceContext
 from seatmap.settings import Settings
 from tileserver.hot import HotTileMiddleware, HotTiles

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from seatmap.changefeed import EventFollower
 from seatmap.model import Venue
-from tileserver import style
+from tileserver.render import style
 
 U8 = npt.NDArray[np.uint8]
 

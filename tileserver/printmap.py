@@ -13,10 +13,10 @@ from datetime import datetime
 import skia
 
 from seatmap.context import EventView
-from tileserver import style
 from tileserver.livestate import LiveClasses
 from tileserver.params import PrintParams
-from tileserver.scene import Scene, paint
+from tileserver.render import style
+from tileserver.render.scene import Scene, paint
 from tileserver.staticmap import draw_map, fit, target_box
 
 MARGIN_PT = 28.0

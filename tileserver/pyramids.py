@@ -15,7 +15,7 @@ from pathlib import Path
 from seatmap.grid import TileGrid
 from seatmap.model import Venue
 from tileserver.errors import PyramidRendering
-from tileserver.prerender import ensure_pyramid, is_rendered, pyramid_path
+from tileserver.render.prerender import ensure_pyramid, is_rendered, pyramid_path
 from tileserver.store import PyramidStore
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ the hot path, served from the LRU thousands of times per second.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
@@ -16,14 +15,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from tileserver import params, seatsapi
+from tileserver.engine import TileEngine
 from tileserver.errors import BadTileRequest, TileNotFound
 from tileserver.etag import matches
 from tileserver.hot import TTL_S as HOT_TTL_S
 from tileserver.hot import HotEntry
 from tileserver.pyramid import TileKey, parse_tile_name
-
-if TYPE_CHECKING:
-    from tileserver.service import TileService
 
 CORS = (b"access-control-allow-origin", b"*")
 EXPOSE = (b"access-control-expose-headers", b"ETag, X-Status-Version")
@@ -36,7 +33,7 @@ class TileEndpoint:
 
     __name__ = "tile"
 
-    def __init__(self, service: TileService) -> None:
+    def __init__(self, service: TileEngine) -> None:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,7 +91,7 @@ def _conditional(request: Request, body: bytes, media_type: str, etag: str,
     return Response(body, media_type=media_type, headers=headers)
 
 
-def tile_routes(service: TileService) -> list[BaseRoute]:
+def tile_routes(service: TileEngine) -> list[BaseRoute]:
     """Every route of the tile service."""
 
     async def tilejson(request: Request) -> Response:

@@ -13,10 +13,11 @@ import numpy as np
 import skia
 
 from seatmap.model import Venue
-from tileserver import encode, style
+from tileserver import encode
 from tileserver.livestate import LiveClasses
 from tileserver.params import MapParams
-from tileserver.scene import Box, Scene, paint, seats_in_box
+from tileserver.render import style
+from tileserver.render.scene import Box, Scene, paint, seats_in_box
 
 SEAT_VIEW_MIN_PX = 3.0  # seats at least this wide (CSS px) are drawn one by one
 NUMBERS_MIN_PX = 14.0

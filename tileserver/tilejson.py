@@ -13,8 +13,8 @@ from typing import Any
 from seatmap.context import EventView
 from seatmap.grid import TILE_PX
 from seatmap.status import SeatStatus
-from tileserver import style
 from tileserver.pyramid import lod_zooms, world_size_px
+from tileserver.render import style
 
 
 def tilejson(view: EventView, base_url: str) -> dict[str, Any]:

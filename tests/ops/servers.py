@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_PREFIX = "ops:"
 # The ASGI app under test; point it at one service (`lockservice.app:create_app`) to
 # run the tests that need no tiles against it alone.
-APP_TARGET = os.environ.get("SEATMAP_OPS_APP", "seatmap.app:create_app")
+APP_TARGET = os.environ.get("SEATMAP_OPS_APP", "seatmap_app.app:create_app")
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, step_s: float = 0.1) -> None:
@@ -295,8 +295,8 @@ def provision_event(
     settings: Settings, venue: Venue, rules: EventRules, title: str = "Ops night"
 ) -> int:
     """Import `venue`, open an event on it (live state + pre-rendered tiles); its id."""
-    from seatmap.operations import import_venue, open_event
     from seatmap.runtime import open_context
+    from seatmap_app.operations import import_venue, open_event
 
     async def run() -> int:
         async with open_context(settings) as ctx:

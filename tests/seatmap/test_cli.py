@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **settings.connection_environ()}
     return subprocess.run(
-        [sys.executable, "-m", "seatmap.cli", *args],
+        [sys.executable, "-m", "seatmap_app.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -27,7 +27,7 @@ from seatmap.livekeys import status_key, stream_key
 from seatmap.model import Venue
 from tests.venues import grid_venue, store_event
 from tileserver.app import create_app
-from tileserver.prerender import ensure_pyramid
+from tileserver.render.prerender import ensure_pyramid
 
 
 @dataclass(frozen=True)

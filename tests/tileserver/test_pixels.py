@@ -20,7 +20,7 @@ from tests.tileserver.conftest import (
     set_status,
     tile_url,
 )
-from tileserver import style
+from tileserver.render import style
 
 
 def colour_at(rgba: np.ndarray, x: int, y: int) -> tuple[int, int, int]:

@@ -11,10 +11,11 @@ import numpy as np
 from seatmap.grid import grid_for
 from tests.tileserver.conftest import Hall
 from tests.venues import grid_venue
-from tileserver import compose, style
-from tileserver.prerender import ensure_pyramid, is_rendered
+from tileserver import compose
 from tileserver.pyramid import TileKey
 from tileserver.record import record_from_buffer
+from tileserver.render import style
+from tileserver.render.prerender import ensure_pyramid, is_rendered
 from tileserver.store import PyramidStore
 
 

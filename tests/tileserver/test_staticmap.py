@@ -12,7 +12,7 @@ import pytest
 from seatmap.context import ServiceContext
 from seatmap.status import SeatStatus
 from tests.tileserver.conftest import EventFactory, Hall, decode, hex_rgb, set_status_and_wait
-from tileserver import style
+from tileserver.render import style
 
 
 def pixel_of(hall: Hall, seat: int, box: tuple[float, float, float, float],

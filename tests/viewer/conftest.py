@@ -74,7 +74,7 @@ def stadium() -> Venue:
 async def viewer_event(ctx: ServiceContext, settings: Settings) -> ViewerEvent:
     """The stadium stored with an event (no orphan rule: tests hold scattered seats)."""
     from lockservice.reconcile import ensure_event_state
-    from tileserver.prerender import ensure_pyramid
+    from tileserver.render.prerender import ensure_pyramid
 
     venue = stadium()
     event_id = await store_event(ctx, venue, EventRules(no_orphans=False), title="Stadium Night")

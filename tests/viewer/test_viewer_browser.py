@@ -338,7 +338,7 @@ def test_a_dropped_stream_shows_reconnecting_and_resumes_with_what_was_missed(
 
 def serve_on(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     """The whole app on a given port, in a thread; returns when it has started."""
-    from seatmap.app import create_app
+    from seatmap_app.app import create_app
 
     config = uvicorn.Config(
         create_app(settings),

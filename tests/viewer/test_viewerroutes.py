@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
+from httpkit.errors import exception_handlers
 from seatmap.context import ServiceContext
-from seatmap.httperrors import exception_handlers
-from seatmap.viewerroutes import VIEWER_DIR, viewer_routes
+from seatmap_app.viewerroutes import VIEWER_DIR, viewer_routes
 from tests.venues import grid_venue, store_event
 
 

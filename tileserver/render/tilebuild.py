@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tileserver import quantize
 from tileserver.record import HAS_SLOTS, TileRecord, solid_record
-from tileserver.style import ClassLook
+from tileserver.render import quantize
+from tileserver.render.style import ClassLook
 
 PALETTE_SIZE = 256
 STATIC_BUDGET = 48  # palette entries for static colours, transparent included

@@ -8,10 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from lockservice.reconcile import ensure_event_state
 from seatmap.context import ServiceContext
+from seatmap.errors import VenueFormatError
 from seatmap.events import Event, EventRules, create_event
+from seatmap.formats import detect_format, parse_venue
+from seatmap.formats._source import decode_json
 from seatmap.model import Venue
 from seatmap.venuestore import save_venue
+from tileserver.render.prerender import ensure_pyramid
 
 FileFormat = Literal["auto", "seatmap", "pretix"]
 
@@ -45,9 +50,6 @@ async def import_venue_bytes(
 
 
 def _parse(raw: bytes, file_format: FileFormat, name: str | None, file: str) -> tuple[Venue, str]:
-    from seatmap.errors import VenueFormatError
-    from seatmap.formats import detect_format, parse_venue
-    from seatmap.formats._source import decode_json
 
     try:
         doc = decode_json(raw, file)
@@ -68,7 +70,6 @@ async def open_event(
     progress: bool = False,
 ) -> Event:
     """Create an event, initialise its live state in Redis and make sure tiles exist."""
-    from lockservice.reconcile import ensure_event_state
 
     async with ctx.pool.acquire() as conn:
         event = await create_event(conn, venue_id, title, starts_at, rules)
@@ -80,7 +81,6 @@ async def open_event(
 
 async def render_event_tiles(ctx: ServiceContext, event_id: int, progress: bool = False) -> Path:
     """Pre-render the event's venue pyramid unless it is already on disk."""
-    from tileserver.prerender import ensure_pyramid
 
     view = await ctx.catalog.get(event_id)
     loop = asyncio.get_running_loop()

@@ -2,73 +2,30 @@
 
 from __future__ import annotations
 
-import hmac
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from httpkit.auth import require_operator
+from httpkit.bodies import json_body, json_response, read_body
 from seatmap.context import ServiceContext
-from seatmap.errors import BadRequest, PayloadTooLarge, Unauthorized
+from seatmap.errors import BadRequest
 from seatmap.events import EventRules, list_events
-from seatmap.operations import FileFormat
 from seatmap.venuestore import list_venues
+from seatmap_app.operations import FileFormat, import_venue_file, open_event
 
 # Venue files are large (a 100k-seat venue is ~15 MB of JSON); other bodies are small.
 MAX_VENUE_BYTES = 64 * 1024 * 1024
 FORMATS: dict[str, FileFormat] = {"auto": "auto", "seatmap": "seatmap", "pretix": "pretix"}
 
 
-def require_operator(request: Request, ctx: ServiceContext) -> None:
-    """Raise Unauthorized unless the request carries the operator API key."""
-    given = request.headers.get("x-api-key", "")
-    if not given or not hmac.compare_digest(given.encode(), ctx.settings.api_key.encode()):
-        raise Unauthorized("operator API key required in the X-API-Key header")
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes without reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body over {limit} bytes", limit=limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body over {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def json_body(request: Request, limit: int, required: bool = True) -> dict[str, Any]:
-    """The request's JSON object (at most `limit` bytes); {} for an optional empty body."""
-    raw = await read_body(request, limit)
-    if not raw.strip() and not required:
-        return {}
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("body is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise BadRequest("body must be a JSON object")
-    return value
-
-
-def json_response(payload: Any, status: int = 200) -> Response:
-    """An orjson-encoded JSON response."""
-    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
-
-
 def admin_routes(ctx: ServiceContext) -> list[BaseRoute]:
     """Routes: POST/GET /venues, POST/GET /events."""
-    from seatmap.operations import import_venue_file, open_event
-
     async def create_venue(request: Request) -> Response:
         require_operator(request, ctx)
         body = await read_body(request, MAX_VENUE_BYTES)

@@ -16,11 +16,11 @@ import skia
 
 from seatmap.grid import Lod, TileGrid
 from seatmap.model import Venue
-from tileserver import style
 from tileserver.pyramid import TileKey, tile_transform
-from tileserver.scene import MIN_TEXT_PX, NUMBER_FONT_RATIO, Box, Scene
-from tileserver.sprites import DiscSprites, TextSprites, stamp
-from tileserver.tilebuild import TileLayers
+from tileserver.render import style
+from tileserver.render.scene import MIN_TEXT_PX, NUMBER_FONT_RATIO, Box, Scene
+from tileserver.render.sprites import DiscSprites, TextSprites, stamp
+from tileserver.render.tilebuild import TileLayers
 
 U8 = npt.NDArray[np.uint8]
 

@@ -11,9 +11,10 @@ import uvicorn
 
 from seatmap.context import ServiceContext
 from seatmap.embedded import backends
-from seatmap.generator import VenueKind
+from seatmap.generator import VenueKind, generate_venue
 from seatmap.runtime import open_context
 from seatmap.settings import Settings
+from seatmap_app.operations import import_venue, open_event, render_event_tiles
 
 DEMO_TITLE = "Demo night"
 GRACEFUL_SHUTDOWN_S = 10
@@ -49,7 +50,7 @@ def serve(
     with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
         _export_urls(settings, urls.database_url, urls.redis_url)
         uvicorn.run(
-            "seatmap.app:create_app",
+            "seatmap_app.app:create_app",
             factory=True,
             host=host,
             port=port,
@@ -63,8 +64,6 @@ def serve(
 
 async def prepare_demo(ctx: ServiceContext, kind: VenueKind, seats: int) -> int:
     """Generate (deterministically), import and open the demo event once; reuse it after."""
-    from seatmap.generator import generate_venue
-    from seatmap.operations import import_venue, open_event, render_event_tiles
 
     venue = generate_venue(kind, seats, 1)
     async with ctx.pool.acquire() as conn:
@@ -115,7 +114,7 @@ def run_demo(
         print(f"  print    {base}/events/{event_id}/map.pdf")
         print(f"  operator key in {settings.data_dir / 'api_key'}\n", flush=True)
         uvicorn.run(
-            "seatmap.app:create_app",
+            "seatmap_app.app:create_app",
             factory=True,
             host=host,
             port=port,

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import skia
 
-from tileserver import style
+from tileserver.render import style
+from tileserver.render.scene import typeface
 
 PHASES = 4  # sub-pixel positions per axis
 RADIUS_STEPS = 8  # radius quantisation per pixel
@@ -208,7 +209,6 @@ class TextSprites:
     """Anti-aliased text coverage sprites (1 channel), one per distinct string."""
 
     def __init__(self, font_px: float, bold: bool = True) -> None:
-        from tileserver.scene import typeface
 
         self.font = skia.Font(typeface(bold=bold), font_px)
         self.font_px = font_px

@@ -31,9 +31,11 @@ import skia
 
 from seatmap.grid import SEAT_PAD_PX, Lod, TileGrid, grid_for
 from seatmap.model import Venue
-from tileserver import style
 from tileserver.pyramid import DENSITIES, TileKey, bucket_by_tile, pixel_scale
 from tileserver.record import TileRecord, solid_record
+from tileserver.render import style
+from tileserver.render.tilebuild import build_record
+from tileserver.render.tiledraw import TilePainter
 from tileserver.store import (
     FORMAT_VERSION,
     INDEX_DTYPE,
@@ -42,8 +44,6 @@ from tileserver.store import (
     level_name,
     read_manifest,
 )
-from tileserver.tilebuild import build_record
-from tileserver.tiledraw import TilePainter
 
 CHUNK_TILES = 48
 # Below this many seats a render runs in-process: a pool costs more than it saves.

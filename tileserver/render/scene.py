@@ -19,7 +19,7 @@ import numpy.typing as npt
 import skia
 
 from seatmap.model import Area, Venue
-from tileserver import style
+from tileserver.render import style
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in venue units
 

@@ -19,8 +19,15 @@ from typing import Any
 
 from seatmap.context import ServiceContext
 from seatmap.errors import SeatmapError, VenueFormatError
+from seatmap.events import list_events
+from seatmap.formats.native import write_native
+from seatmap.generator import generate_venue
 from seatmap.runtime import open_context
 from seatmap.settings import Settings, load_settings
+from seatmap.venuestore import list_venues, load_venue
+from seatmap_app.operations import import_venue_file, open_event
+from seatmap_app.serve import run_demo, serve
+from tileserver.render.prerender import ensure_pyramid
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -45,7 +52,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a venue file and print the new venue id."""
-    from seatmap.operations import import_venue_file
 
     path = Path(args.file)
     if not path.is_file():
@@ -71,7 +77,6 @@ def _parse_time(raw: str | None) -> datetime | None:
 
 def cmd_create_event(args: argparse.Namespace, settings: Settings) -> int:
     """Create an event on a venue, pre-render its tiles, print the event id."""
-    from seatmap.operations import open_event
 
     starts_at = _parse_time(args.starts_at)
 
@@ -87,7 +92,6 @@ def cmd_create_event(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_venues(args: argparse.Namespace, settings: Settings) -> int:
     """List venues."""
-    from seatmap.venuestore import list_venues
 
     async def work(ctx: ServiceContext) -> list[Any]:
         async with ctx.pool.acquire() as conn:
@@ -102,7 +106,6 @@ def cmd_venues(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     """List events."""
-    from seatmap.events import list_events
 
     async def work(ctx: ServiceContext) -> list[Any]:
         async with ctx.pool.acquire() as conn:
@@ -118,8 +121,6 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     """Pre-render a venue's tile pyramid."""
-    from seatmap.venuestore import load_venue
-    from tileserver.prerender import ensure_pyramid
 
     async def work(ctx: ServiceContext) -> Any:
         async with ctx.pool.acquire() as conn:
@@ -133,8 +134,6 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic venue file."""
-    from seatmap.formats.native import write_native
-    from seatmap.generator import generate_venue
 
     if args.seats < 1 or args.seats > 1_000_000:
         raise SeatmapError("--seats must be between 1 and 1000000")
@@ -146,14 +145,12 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the whole app with uvicorn (embedded servers started once, here)."""
-    from seatmap.serve import serve
 
     return serve(settings, host=args.host, port=args.port, workers=args.workers)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Generate, import, open an event, render, then serve and print the viewer URL."""
-    from seatmap.serve import run_demo
 
     return run_demo(settings, kind=args.kind, seats=args.seats, host=args.host, port=args.port)
 

@@ -1,9 +1,9 @@
-"""The composition root: one Starlette app mounting the tile server and lock service.
+"""Composing services into one Starlette app with health, readiness and metrics.
 
-`create_app(settings)` connects on startup (embedded servers when no URLs are
-set). Tests and benchmarks pass a ready `ServiceContext` instead. Each service
-is also an ASGI app of its own (`tileserver.app`, `lockservice.app`) so the
-stateless tile tier and the write path scale separately.
+`compose_app(factories, ...)` connects on startup (embedded servers when no URLs
+are set) unless a ready `ServiceContext` is passed, builds each service from the
+context and mounts its routes. The whole app (`seatmap_app.app`) and each
+service's own app (`tileserver.app`, `lockservice.app`) are built with it.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from httpkit.errors import exception_handlers, json_error
+from httpkit.middleware import RequestContextMiddleware
 from seatmap.context import ServiceContext
-from seatmap.httperrors import exception_handlers, json_error
-from seatmap.logs import configure_logging
 from seatmap.metrics import metrics_endpoint
-from seatmap.middleware import RequestContextMiddleware
 from seatmap.runtime import open_context
 from seatmap.settings import Settings, load_settings
 
@@ -117,31 +116,3 @@ def compose_app(
     return app
 
 
-def _viewer_routes(ctx: ServiceContext) -> list[BaseRoute]:
-    from seatmap.adminroutes import admin_routes
-    from seatmap.viewerroutes import viewer_routes
-
-    async def root(request: Request) -> Response:
-        return RedirectResponse("/viewer/")
-
-    return [Route("/", root), *admin_routes(ctx), *viewer_routes(ctx)]
-
-
-def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
-    """The whole seatmap app: tiles, holds and sales, live updates, viewer, health."""
-    from lockservice.service import LockService
-    from tileserver.hot import HotTileMiddleware, HotTiles
-    from tileserver.service import TileService
-
-    if ctx is None:
-        settings = settings or load_settings()
-        configure_logging(settings.log_json, settings.access_log)
-    hot = HotTiles()
-
-    def tiles(live: ServiceContext) -> Service:
-        return TileService(live, hot=hot)
-
-    app = compose_app([tiles, LockService], settings, ctx, extra_routes=_viewer_routes)
-    # Repeat tile requests of an unchanged event are answered ahead of routing.
-    app.middleware_stack = HotTileMiddleware(app.build_middleware_stack(), hot)
-    return app
