@@ -16,8 +16,9 @@ from tileserver import compose, encode
 from tileserver.pyramid import TileKey, tile_transform
 from tileserver.record import TileRecord
 from tileserver.render import style
+from tileserver.render.geometry import seats_in_box
 from tileserver.render.prerender import ensure_pyramid
-from tileserver.render.scene import Scene, seats_in_box
+from tileserver.render.scene import Scene
 from tileserver.store import PyramidStore
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from seatmap.model import Venue
 from tileserver.errors import BadTileRequest, TileNotFound
-from tileserver.render.scene import Box
+from tileserver.render.geometry import Box
 
 MAX_MAP_PX = 4096
 PAPER_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}

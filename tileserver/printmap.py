@@ -16,7 +16,8 @@ from seatmap.context import EventView
 from tileserver.livestate import LiveClasses
 from tileserver.params import PrintParams
 from tileserver.render import style
-from tileserver.render.scene import Scene, paint
+from tileserver.render.paints import paint
+from tileserver.render.scene import Scene
 from tileserver.staticmap import draw_map, fit, target_box
 
 MARGIN_PT = 28.0

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from seatmap.model import SeatType, Venue
 from seatmap.status import PUBLIC_STATUS, STATUS_NAMES
 from tileserver.errors import TileNotFound
-from tileserver.render.scene import Box
+from tileserver.render.geometry import Box
 
 SEATS_MAGIC = b"SEAT"
 SEATS_FORMAT_VERSION = 1

@@ -17,7 +17,9 @@ from tileserver import encode
 from tileserver.livestate import LiveClasses
 from tileserver.params import MapParams
 from tileserver.render import style
-from tileserver.render.scene import Box, Scene, paint, seats_in_box
+from tileserver.render.geometry import Box, seats_in_box
+from tileserver.render.paints import paint
+from tileserver.render.scene import Scene
 
 SEAT_VIEW_MIN_PX = 3.0  # seats at least this wide (CSS px) are drawn one by one
 NUMBERS_MIN_PX = 14.0

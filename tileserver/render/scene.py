@@ -10,9 +10,7 @@ venue units of one CSS pixel, so strokes and text keep their on-screen size.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -20,60 +18,14 @@ import skia
 
 from seatmap.model import Area, Venue
 from tileserver.render import style
+from tileserver.render.geometry import Box, area_box, intersects, label_point, row_labels
+from tileserver.render.paints import draw_centered_text, paint, typeface
 
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in venue units
-
-FONT_FAMILY = "DejaVu Sans"
 MIN_TEXT_PX = 5.0
 SECTION_NAME_MAX_PX = 16.0
 SECTION_NAME_MIN_PX = 7.0
 OUTLINE_PX = 1.0
 NUMBER_FONT_RATIO = 0.95  # seat-number font size as a share of the seat radius
-
-
-def color4f(color: style.RGB, alpha: float = 1.0) -> int:
-    """A skia ARGB colour int from an RGB tuple."""
-    return int(skia.ColorSetARGB(round(alpha * 255), color[0], color[1], color[2]))
-
-
-def paint(color: style.RGB, *, stroke_width: float = 0.0, aa: bool = True) -> skia.Paint:
-    """A fill (or stroke, when stroke_width > 0) paint of one colour."""
-    p = skia.Paint(AntiAlias=aa, Color=color4f(color))
-    if stroke_width > 0:
-        p.setStyle(skia.Paint.kStroke_Style)
-        p.setStrokeWidth(stroke_width)
-    return p
-
-
-def typeface(bold: bool = False) -> skia.Typeface:
-    """The project's one typeface (DejaVu Sans, falling back to the default)."""
-    face = skia.Typeface.MakeFromName(
-        FONT_FAMILY, skia.FontStyle.Bold() if bold else skia.FontStyle.Normal()
-    )
-    return face if face is not None else skia.Typeface.MakeDefault()
-
-
-def draw_centered_text(
-    canvas: skia.Canvas, text: str, x: float, y: float, font: skia.Font, p: skia.Paint
-) -> None:
-    """Draw text centred on (x, y) horizontally and by cap height vertically."""
-    width = font.measureText(text)
-    cap = font.getMetrics().fCapHeight or font.getSize() * 0.7
-    canvas.drawString(text, x - width / 2.0, y + cap / 2.0, font, p)
-
-
-def intersects(a: Box, b: Box) -> bool:
-    """True when two boxes overlap."""
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
-@dataclass(frozen=True, slots=True)
-class RowLabel:
-    """A row letter drawn just outside one end of its row."""
-
-    x: float
-    y: float
-    text: str
 
 
 class Scene:
@@ -94,9 +46,9 @@ class Scene:
             b = path.getBounds()
             self.section_paths.append(path)
             self.section_boxes.append((b.left(), b.top(), b.right(), b.bottom()))
-            self.section_anchors.append(_label_point(section.outline, venue, section.index))
-        self.area_boxes = [_area_box(a) for a in venue.areas]
-        self.row_labels = _row_labels(venue, self.seat_radius)
+            self.section_anchors.append(label_point(section.outline, venue, section.index))
+        self.area_boxes = [area_box(a) for a in venue.areas]
+        self.row_labels = row_labels(venue, self.seat_radius)
         self.row_label_xy = np.array([(r.x, r.y) for r in self.row_labels], dtype=np.float64)
         self.row_label_xy = self.row_label_xy.reshape(-1, 2)
 
@@ -272,60 +224,3 @@ class Scene:
                 draw_centered_text(canvas, seats.labels[i], x, y, font, text_paints[cls])
 
 
-def seats_in_box(venue: Venue, box: Box) -> npt.NDArray[np.int64]:
-    """Indices of the seats whose disc meets a venue-unit box."""
-    s = venue.seats
-    r = s.radius
-    keep = (s.x + r >= box[0]) & (s.x - r <= box[2]) & (s.y + r >= box[1]) & (s.y - r <= box[3])
-    return np.flatnonzero(keep).astype(np.int64)
-
-
-def _area_box(area: Area) -> Box:
-    pts = area.points
-    if area.kind in ("circle", "ellipse") and len(pts) >= 2:
-        (cx, cy), (rx, ry) = pts[0], pts[1]
-        rr = max(rx, ry)
-        return (cx - rr, cy - rr, cx + rr, cy + rr)
-    if not pts:
-        return (0.0, 0.0, 0.0, 0.0)
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
-    return (min(xs), min(ys), max(xs), max(ys))
-
-
-def _label_point(
-    outline: Sequence[tuple[float, float]], venue: Venue, section_index: int
-) -> tuple[float, float]:
-    """Where a section's name goes: the mean of its seats, else its outline's centroid."""
-    seats = venue.seats
-    mine = seats.section == section_index
-    if mine.any():
-        return float(seats.x[mine].mean()), float(seats.y[mine].mean())
-    if not outline:
-        return (0.0, 0.0)
-    return (sum(p[0] for p in outline) / len(outline), sum(p[1] for p in outline) / len(outline))
-
-
-def _row_labels(venue: Venue, radius: float) -> list[RowLabel]:
-    """Row letters placed one seat width beyond each end of every row."""
-    seats = venue.seats
-    out: list[RowLabel] = []
-    gap = 2.6 * radius
-    for row in venue.rows:
-        ids = row.seat_indices
-        if not ids:
-            continue
-        if len(ids) > 1:
-            ends: list[tuple[int, int | None]] = [(ids[0], ids[1]), (ids[-1], ids[-2])]
-        else:
-            ends = [(ids[0], None)]
-        for end, inner in ends:
-            ex, ey = float(seats.x[end]), float(seats.y[end])
-            if inner is None:
-                dx, dy = -1.0, 0.0
-            else:
-                dx, dy = ex - float(seats.x[inner]), ey - float(seats.y[inner])
-                norm = math.hypot(dx, dy) or 1.0
-                dx, dy = dx / norm, dy / norm
-            out.append(RowLabel(ex + dx * gap, ey + dy * gap, row.label))
-    return out

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import skia
 
 from tileserver.render import style
-from tileserver.render.scene import typeface
+from tileserver.render.paints import typeface
 
 PHASES = 4  # sub-pixel positions per axis
 RADIUS_STEPS = 8  # radius quantisation per pixel

@@ -18,7 +18,8 @@ from seatmap.grid import Lod, TileGrid
 from seatmap.model import Venue
 from tileserver.pyramid import TileKey, tile_transform
 from tileserver.render import style
-from tileserver.render.scene import MIN_TEXT_PX, NUMBER_FONT_RATIO, Box, Scene
+from tileserver.render.geometry import Box
+from tileserver.render.scene import MIN_TEXT_PX, NUMBER_FONT_RATIO, Scene
 from tileserver.render.sprites import DiscSprites, TextSprites, stamp
 from tileserver.render.tilebuild import TileLayers
 
