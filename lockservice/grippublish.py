@@ -1,0 +1,208 @@
+"""Publishing every event's changes to the GRIP proxies, once per event across all nodes.
+
+Each app node runs one `GripPublisher`. For every event it knows, it competes for
+the event's publishing lease in Redis; the holder follows the event's change log
+(the same in-process follower the tile server and the built-in broadcaster use)
+and publishes each entry's SSE bytes, with the change-log id as item id, to every
+configured proxy. If the holder dies, its lease lapses within GRIP_LEASE_MS and
+another node takes over from the last id recorded as published, so no change is
+skipped; at most the few entries of the hand-over window are sent twice, which
+clients absorb (an entry sets statuses; it does not toggle them).
+
+Items of all events waiting at one moment go out in one HTTP request per proxy,
+HANDOVER_GRACE_S after the first of them arrived: at low load that is one change
+per request, 20 ms late; under load the batch grows with the time the previous
+request took (adaptive coalescing of the publish calls). The grace is there for
+the hand-over: a stream request reads its catch-up from the change log before
+the proxy subscribes to the channel, and an entry appended in between must not
+be published before that subscription exists. The proxy's own `prev-id` check
+would close that gap exactly, but Pushpin drops held streams that carry one.
+A proxy that is down loses nothing a client cannot recover: when it comes back,
+clients reconnect with Last-Event-ID and the app serves what they missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from redis.exceptions import RedisError
+
+from lockservice.grip import channel_name
+from lockservice.keys import event_keys, grip_keys
+from seatmap.changefeed import ChangeEntry, parse_entry
+from seatmap.context import EventView, ServiceContext
+
+log = logging.getLogger(__name__)
+
+GRIP_LEASE_MS = 3000
+# The lease is renewed this often, and a node without it retries this often.
+RENEW_EVERY_S = GRIP_LEASE_MS / 3000
+MAX_ITEMS_PER_REQUEST = 500
+HANDOVER_GRACE_S = 0.02
+CATCH_UP_BATCH = 500
+
+# KEYS[1] lease. ARGV[1] node id, ARGV[2] lease ms. Returns 1 when this node holds the
+# lease afterwards (taken now or renewed), 0 when another node holds it.
+LEASE_SCRIPT = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if owner == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+SseBytes = Callable[[ChangeEntry, EventView], bytes]
+
+
+class GripPublisher:
+    """Publishes the changes of the events in `events` to the proxies of the settings."""
+
+    def __init__(self, ctx: ServiceContext, events: set[int], sse_bytes: SseBytes) -> None:
+        self._ctx = ctx
+        self._events = events
+        self._sse_bytes = sse_bytes
+        self._urls = [url.rstrip("/") + "/publish/" for url in ctx.settings.grip_publish_urls]
+        self._node_id = secrets.token_hex(8)
+        self._lease = ctx.redis.register_script(LEASE_SCRIPT)
+        self._queue: asyncio.Queue[tuple[int, str, dict[str, Any]]] = asyncio.Queue()
+        self._leaders: dict[int, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: httpx.AsyncClient | None = None
+        self.published = 0
+
+    def start(self) -> None:
+        """Start competing for leases and publishing."""
+        self._http = httpx.AsyncClient(timeout=5.0)
+        self._tasks = [
+            asyncio.create_task(self._follow_events(), name="grip-events"),
+            asyncio.create_task(self._flush_forever(), name="grip-flush"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop publishing; leases lapse by themselves."""
+        tasks = [*self._tasks, *self._leaders.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks, self._leaders = [], {}
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _follow_events(self) -> None:
+        while True:
+            for event_id in list(self._events):
+                task = self._leaders.get(event_id)
+                if task is None or task.done():
+                    self._leaders[event_id] = asyncio.create_task(
+                        self._lead(event_id), name=f"grip-lead-{event_id}"
+                    )
+            await asyncio.sleep(RENEW_EVERY_S)
+
+    async def _holds_lease(self, lease_key: str) -> bool:
+        held = await self._lease(keys=[lease_key], args=[self._node_id, GRIP_LEASE_MS])
+        return bool(held)
+
+    async def _lead(self, event_id: int) -> None:
+        """Publish the event's changes for as long as this node holds its lease."""
+        lease_key, _ = grip_keys(self._ctx.settings.redis_prefix, event_id)
+        while True:
+            try:
+                if await self._holds_lease(lease_key):
+                    await self._publish_while_leading(event_id, lease_key)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("GRIP lease of event %d: %s: %s", event_id, type(exc).__name__, exc)
+            await asyncio.sleep(RENEW_EVERY_S)
+
+    async def _publish_while_leading(self, event_id: int, lease_key: str) -> None:
+        view = await self._ctx.catalog.get(event_id)
+        async with self._ctx.feed.subscribe(event_id) as sub:
+            last_id = await self._catch_up(view)
+            while True:
+                try:
+                    entry = await asyncio.wait_for(sub.queue.get(), RENEW_EVERY_S)
+                except TimeoutError:
+                    entry = None
+                if entry is not None and (not last_id or _newer(entry.id, last_id)):
+                    self._enqueue(view, entry)
+                    last_id = entry.id
+                if getattr(sub, "lagged", False):
+                    return  # resubscribe and catch up from the recorded position
+                if not await self._holds_lease(lease_key):
+                    return
+
+    async def _catch_up(self, view: EventView) -> str:
+        """Publish what the previous leaseholder had not; the id published up to."""
+        prefix, event_id = self._ctx.settings.redis_prefix, view.event.id
+        _, published_key = grip_keys(prefix, event_id)
+        raw = await self._ctx.redis.get(published_key)
+        if raw is None:
+            return ""
+        last_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        log_key = event_keys(prefix, event_id).log
+        while True:
+            batch: Any = await self._ctx.redis.xrange(
+                log_key, min=f"({last_id}", count=CATCH_UP_BATCH
+            )
+            for entry_id, fields in batch:
+                entry = parse_entry(entry_id, fields)
+                self._enqueue(view, entry)
+                last_id = entry.id
+            if len(batch) < CATCH_UP_BATCH:
+                return last_id
+
+    def _enqueue(self, view: EventView, entry: ChangeEntry) -> None:
+        content = self._sse_bytes(entry, view).decode()
+        item = {
+            "channel": channel_name(self._ctx.settings, view.event.id),
+            "id": entry.id,
+            "formats": {"http-stream": {"content": content}},
+        }
+        self._queue.put_nowait((view.event.id, entry.id, item))
+
+    async def _flush_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            await asyncio.sleep(HANDOVER_GRACE_S)
+            while len(batch) < MAX_ITEMS_PER_REQUEST and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._send(batch)
+
+    async def _send(self, batch: list[tuple[int, str, dict[str, Any]]]) -> None:
+        assert self._http is not None
+        body = {"items": [item for _, _, item in batch]}
+        for url in self._urls:
+            with contextlib.suppress(httpx.HTTPError):
+                response = await self._http.post(url, json=body)
+                if response.status_code >= 300:
+                    log.warning("GRIP publish to %s: HTTP %d", url, response.status_code)
+        self.published += len(batch)
+        newest: dict[int, str] = {}
+        for event_id, entry_id, _ in batch:
+            newest[event_id] = entry_id
+        prefix = self._ctx.settings.redis_prefix
+        with contextlib.suppress(RedisError, OSError):
+            async with self._ctx.redis.pipeline(transaction=False) as pipe:
+                for event_id, entry_id in newest.items():
+                    pipe.set(grip_keys(prefix, event_id)[1], entry_id)
+                await pipe.execute()
+
+
+def _newer(a: str, b: str) -> bool:
+    """True when change-log id `a` comes after `b`."""
+    ams, aseq = a.split("-")
+    bms, bseq = b.split("-")
+    return (int(ams), int(aseq)) > (int(bms), int(bseq))
