@@ -1,4 +1,9 @@
-"""A bounded LRU of encoded tiles, keyed by ETag and limited by total bytes."""
+"""A bounded LRU of encoded tiles, keyed by ETag and limited by total bytes.
+
+Hand-written rather than cachetools.LRUCache: every cached tile request makes one
+lookup here, and this OrderedDict version answers a hit in about half the time
+(`python benchmarks/tilecache.py` prints both).
+"""
 
 from __future__ import annotations
 
