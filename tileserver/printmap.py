@@ -71,8 +71,9 @@ def legend_height(view: EventView, width: float) -> float:
 
 
 def draw_page(canvas: skia.Canvas, scene: Scene, view: EventView, live: LiveClasses,
-              params: PrintParams) -> None:
-    """Title, subtitle, map and legend on one page."""
+              params: PrintParams, numbered: bool = True) -> None:
+    """Title, subtitle, map and legend on one page; every seat numbered unless not
+    `numbered` (the booklet's overview, which shows sections)."""
     page_w, page_h = params.page_pt
     canvas.drawRect(skia.Rect(0, 0, page_w, page_h), paint((255, 255, 255)))
     bold = scene.bold_face
@@ -100,7 +101,8 @@ def draw_page(canvas: skia.Canvas, scene: Scene, view: EventView, live: LiveClas
     canvas.translate(-box[0], -box[1])
     visible = (box[0] - ox / s, box[1] - oy / s, box[0] + (inner_w - ox) / s,
                box[1] + (map_h - oy) / s)
-    draw_map(canvas, scene, live, visible, 1.0 / s, params.highlight, min_text_px=0.0)
+    draw_map(canvas, scene, live, visible, 1.0 / s, params.highlight,
+             min_text_px=0.0 if numbered else None, section_names=True)
     canvas.restore()
     _draw_legend(canvas, view, MARGIN_PT, page_h - MARGIN_PT - legend_h + 4, inner_w, bold)
 

@@ -68,8 +68,10 @@ def draw_map(
     unit: float,
     highlight: frozenset[int],
     min_text_px: float | None = None,
+    section_names: bool = False,
 ) -> None:
-    """Draw the venue inside `box` (canvas already maps venue units to output)."""
+    """Draw the venue inside `box` (canvas already maps venue units to output); section
+    names are drawn when sections are filled, or in print, or when `section_names`."""
     venue = scene.venue
     seat_px = 2 * scene.seat_radius / unit
     scene.draw_ground(canvas, box, unit)
@@ -85,8 +87,8 @@ def draw_map(
         scene.draw_seats(canvas, ids, live.seat_classes, looks, unit, numbers=True,
                          highlight=highlight, min_text_px=text_px,
                          every_number=min_text_px is not None)
-        if min_text_px is not None:
-            scene.draw_section_names(canvas, box, unit, min_px=min_text_px)
+        if min_text_px is not None or section_names:
+            scene.draw_section_names(canvas, box, unit, min_px=min_text_px or 0.0)
     else:
         ramp = [style.rgb(c) for c in style.RAMP_COLORS]
         scene.draw_section_fills(canvas, box, [ramp[int(c)] for c in live.section_classes])

@@ -26,13 +26,15 @@ def pixel_of(hall: Hall, seat: int, box: tuple[float, float, float, float],
     return int(x), int(y)
 
 
-async def test_static_map_highlights_your_seats(
+async def test_live_map_of_a_box_marks_highlighted_seats(
     client: httpx.AsyncClient, hall: Hall, new_event: EventFactory,
 ) -> None:
     event_id = await new_event()
     venue = hall.venue
     mine = [venue.full_label(300), venue.seats.external_ids[301]]
-    url = f"/events/{event_id}/map.png?width=900&height=300&highlight={','.join(mine)}"
+    whole = f"0,0,{venue.width:g},{venue.height:g}"
+    url = (f"/events/{event_id}/map.png?width=900&height=300&bbox={whole}"
+           f"&highlight={','.join(mine)}")
     resp = await client.get(url)
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "image/png"
@@ -75,8 +77,9 @@ async def test_static_map_of_a_section_at_2x_shows_live_statuses(
     "width=abc",
     "scale=3",
     "bbox=1,2,3",
-    "bbox=5,5,1,1",
     "format=gif",
+    "format=webp",
+    "width=%C2%B2",
 ])
 async def test_static_map_rejects_bad_parameters(
     client: httpx.AsyncClient, new_event: EventFactory, query: str,
@@ -87,12 +90,20 @@ async def test_static_map_rejects_bad_parameters(
     assert resp.json()["error"] == "bad_request"
 
 
-async def test_static_map_of_unknown_section_or_seat_is_404(
+async def test_static_map_of_a_box_turned_inside_out_is_422(
+    client: httpx.AsyncClient, new_event: EventFactory,
+) -> None:
+    event_id = await new_event()
+    resp = await client.get(f"/events/{event_id}/map.png?bbox=5,5,1,1")
+    assert resp.status_code == 422 and resp.json()["field"] == "bbox"
+
+
+async def test_static_map_of_unknown_section_is_404_and_unknown_seat_422(
     client: httpx.AsyncClient, new_event: EventFactory,
 ) -> None:
     event_id = await new_event()
     assert (await client.get(f"/events/{event_id}/map.png?section=nope")).status_code == 404
-    assert (await client.get(f"/events/{event_id}/map.png?highlight=nope")).status_code == 404
+    assert (await client.get(f"/events/{event_id}/map.png?highlight=nope")).status_code == 422
 
 
 async def test_static_map_bbox_and_304(client: httpx.AsyncClient, new_event: EventFactory) -> None:
@@ -128,7 +139,7 @@ async def test_pdf_has_title_legend_and_seat_labels_as_text(
     resp = await client.get(f"/events/{event_id}/map.pdf?section={section}&paper=a4")
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/pdf"
-    assert pdf_pages(resp.content, tmp_path) == 1
+    assert pdf_pages(resp.content, tmp_path) == 2  # the overview, then the section
     text = pdf_text(resp.content, tmp_path)
     assert "Tile Night" in text
     assert "held" in text and "sold" in text and "accessible" in text
@@ -147,7 +158,7 @@ async def test_whole_venue_pdf_on_letter_portrait_keeps_every_label(
     resp = await client.get(
         f"/events/{event_id}/map.pdf?paper=letter&orientation=portrait&title=My%20Show")
     assert resp.status_code == 200
-    assert pdf_pages(resp.content, tmp_path) == 1
+    assert pdf_pages(resp.content, tmp_path) >= 2
     text = pdf_text(resp.content, tmp_path)
     assert "My Show" in text
     assert all(s.name in text for s in hall.venue.sections)
@@ -167,7 +178,7 @@ async def test_svg_is_vector_with_text(client: httpx.AsyncClient, hall: Hall,
     assert hall.venue.sections[0].name in svg
 
 
-@pytest.mark.parametrize("query", ["paper=a3", "orientation=diagonal", "bbox=1,1"])
+@pytest.mark.parametrize("query", ["paper=a5", "orientation=diagonal", "bbox=1,1", "sections="])
 async def test_print_rejects_bad_parameters(client: httpx.AsyncClient, new_event: EventFactory,
                                             query: str) -> None:
     event_id = await new_event()

@@ -26,6 +26,7 @@ class RowLabel:
     x: float
     y: float
     text: str
+    row: int = -1  # the row's index in the venue
 
 
 def seats_in_box(venue: Venue, box: Box) -> npt.NDArray[np.int64]:
@@ -83,5 +84,5 @@ def row_labels(venue: Venue, radius: float) -> list[RowLabel]:
                 dx, dy = ex - float(seats.x[inner]), ey - float(seats.y[inner])
                 norm = math.hypot(dx, dy) or 1.0
                 dx, dy = dx / norm, dy / norm
-            out.append(RowLabel(ex + dx * gap, ey + dy * gap, row.label))
+            out.append(RowLabel(ex + dx * gap, ey + dy * gap, row.label, row.index))
     return out
