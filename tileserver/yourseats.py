@@ -23,7 +23,7 @@ from tileserver.render.geometry import Box, seats_in_box
 from tileserver.render.paints import paint
 from tileserver.render.scene import Scene
 from tileserver.seatwords import SeatGroup, groups
-from tileserver.staticmap import PAGE_COLOR, fit
+from tileserver.staticmap import PAGE_COLOR, draw_highlights, fit
 
 TITLE_BAND_PX = 34.0
 LEGEND_BAND_PX = 26.0
@@ -33,7 +33,6 @@ LABEL_PX = 15.0  # DejaVu Sans Bold digits are 0.73 em high: 11 px at 1x
 LEGEND_PX = 13.0
 INSET_SHARE = 0.28  # of the image width
 FRAME_MARGIN = 0.08
-HIGHLIGHT_MIN_RADIUS_PX = 5.0
 NEUTRAL_SEAT = "#b6bec7"
 NEUTRAL_SECTION = "#eef1f4"
 MINE_SECTION = "#fbe3f1"
@@ -72,13 +71,7 @@ def _draw_venue(canvas: skia.Canvas, scene: Scene, box: Box, unit: float,
                               neutral)
     scene.draw_row_labels(canvas, box, unit, min_px=7.0)
     scene.draw_section_names(canvas, box, unit, min_px=9.0)
-    fill, ring = paint(style.rgb(style.HIGHLIGHT)), paint(style.rgb(style.HIGHLIGHT_RING))
-    for i in sorted(mine):
-        x, y = float(seats.x[i]), float(seats.y[i])
-        r = max(float(seats.radius[i]), HIGHLIGHT_MIN_RADIUS_PX * unit)
-        canvas.drawCircle(x, y, r + 2.0 * unit, fill)
-        canvas.drawCircle(x, y, r + 0.9 * unit, ring)
-        canvas.drawCircle(x, y, r, fill)
+    draw_highlights(canvas, venue, mine, unit)
 
 
 def _label_text(venue: Venue, group: SeatGroup) -> str:

@@ -166,6 +166,6 @@ def test_stadium_your_seats_image_has_legible_labels(
     rgba = decode(body)
     seat = min(mine)
     _, _, (px_per_unit, _, _) = layout(scene, params)
-    drawn = max(float(venue.seats.radius[seat]) * px_per_unit, 5.0 * scale) + 3 * scale
+    drawn = max(float(venue.seats.radius[seat]) * px_per_unit, 4.0 * scale) + 3 * scale
     # Two seats: "Row X · 7, 8" — the comma reaches below the digits by a pixel or two.
     assert label_text_height(rgba, seat_pixel(scene, params, seat), drawn) >= 10 * scale

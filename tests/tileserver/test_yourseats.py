@@ -77,7 +77,7 @@ async def test_label_digits_are_ten_pixels_high_at_1x_and_twenty_at_2x(
         scene = Scene(venue)
         xy = seat_pixel(scene, params, seat)
         _, _, (px_per_unit, _, _) = layout(scene, params)
-        drawn = max(float(venue.seats.radius[seat]) * px_per_unit, 5.0 * scale) + 3 * scale
+        drawn = max(float(venue.seats.radius[seat]) * px_per_unit, 4.0 * scale) + 3 * scale
         # "Row E · 9": capitals and digits only, so the text's height is the digits'.
         assert label_text_height(rgba, xy, drawn) >= 10 * scale
 
