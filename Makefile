@@ -1,12 +1,15 @@
 # One entry point for people and CI alike: install, demo, test, lint, bench.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := chromium nginx-light wrk poppler-utils libvips42
+DEBIAN_PACKAGES := chromium nginx-light wrk poppler-utils libvips42 faketime redis-server redis-tools libnginx-mod-nchan pushpin
 PYTEST_ARGS ?=
+# The built viewer lives inside the app package, so wheels carry it as package data.
+VIEWER_DIST := seatmap_app/viewer_dist
+VIEWER_STAMP := viewer/node_modules/.built
 
-.PHONY: install system-deps demo test lint bench clean
+.PHONY: install viewer dist system-deps demo test lint bench clean
 
-install: $(VENV)/.installed viewer/dist/.built
+install: $(VENV)/.installed $(VIEWER_STAMP)
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,12 +22,20 @@ viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
 	touch $@
 
 # Rebuilt from scratch whenever a source changes, so no stale chunk is left behind.
-viewer/dist/.built: viewer/node_modules/.installed $(wildcard viewer/src/*)
-	rm -rf viewer/dist
+$(VIEWER_STAMP): viewer/node_modules/.installed viewer/package.json $(wildcard viewer/src/*)
+	rm -rf $(VIEWER_DIST)
 	cd viewer && npm run build
 	touch $@
 
-# Debian packages the browser tests and benchmarks use (Chromium, nginx, wrk, pdftotext).
+viewer: $(VIEWER_STAMP)
+
+# An sdist and a wheel in dist/; the wheel is built from the sdist, so both carry the same files.
+dist: $(VENV)/.installed $(VIEWER_STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+# Debian packages the browser tests and benchmarks use (Chromium, nginx, wrk, pdftotext,
+# redis-server + redis-cli for the Redis Cluster the tests start).
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -48,8 +59,9 @@ lint: install
 bench: install system-deps
 	$(PY) benchmarks/tiles.py
 	$(PY) benchmarks/holds.py
+	$(PY) benchmarks/holds_cluster.py
 	$(PY) benchmarks/viewer.py
 	$(PY) benchmarks/onsale.py
 
 clean:
-	rm -rf $(VENV) viewer/node_modules viewer/dist data artifacts
+	rm -rf $(VENV) viewer/node_modules $(VIEWER_DIST) dist build data artifacts

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psutil
 import scratch
-from fanout_run import RunResult, measure
+from fanout_run import SETTLE_S, RunResult, measure
 
 sys.path.insert(0, str(scratch.ROOT))
 
@@ -89,7 +89,7 @@ def app_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def run_pushpin(settings: Settings, ids: list[int], seats: list[str], args: argparse.Namespace,
-                folder: Path) -> RunResult:
+                folder: Path, drain_s: float = SETTLE_S) -> RunResult:
     """Clients through Pushpin instances; the app publishes."""
     port = scratch.free_port()
     pushpins = [
@@ -104,10 +104,11 @@ def run_pushpin(settings: Settings, ids: list[int], seats: list[str], args: argp
     app = scratch.ServerProcess(app_command(port), f"http://127.0.0.1:{port}/healthz", env=env,
                                 log=folder / "app-pushpin.log")
     with app:
-        for pushpin in pushpins:
-            pushpin.folder.mkdir(parents=True, exist_ok=True)
-            pushpin.start()
         try:
+            for pushpin in pushpins:
+                pushpin.folder.mkdir(parents=True, exist_ok=True)
+                pushpin.start()
+
             def engine() -> list[psutil.Process]:
                 procs: list[psutil.Process] = []
                 for pushpin in pushpins:
@@ -120,7 +121,8 @@ def run_pushpin(settings: Settings, ids: list[int], seats: list[str], args: argp
 
             targets = [("127.0.0.1", p.port) for p in pushpins]
             return measure(settings, f"http://127.0.0.1:{port}", servers, engine, targets, ids,
-                           seats, args.clients, args.rate, args.seconds, args.generators)
+                           seats, args.clients, args.rate, args.seconds, args.generators,
+                           drain_s)
         finally:
             for pushpin in pushpins:
                 pushpin.stop()

@@ -97,7 +97,9 @@ async def _drive(
                 headers={"Authorization": f"Bearer {token}"},
             )
             if response.status_code == 201:
-                replies[(event_id, seat)] = time.monotonic()
+                replied = time.monotonic()
+                # The venue's seat index, as the stream messages carry it.
+                replies[(event_id, int(response.json()["seats"][0]["index"]))] = replied
     return replies
 
 
@@ -137,11 +139,13 @@ def measure(
     rate: float,
     seconds: float,
     generator_processes: int,
+    drain_s: float = SETTLE_S,
 ) -> RunResult:
     """Connect `clients` SSE clients to `targets`, drive holds, and measure.
 
     `servers` are every server-side process (their CPU is counted); `holders` those
     that hold the connections (their memory growth per connection is reported).
+    Messages that have not arrived `drain_s` after the last hold count as lost.
     """
     paths = [f"/events/{e}/stream" for e in event_ids]
     rss_before = _rss_kb(holders())
@@ -161,7 +165,7 @@ def measure(
     started = time.monotonic()
     replies = asyncio.run(_drive(app_url, event_ids, seat_ids, rate, seconds))
     driven = time.monotonic() - started
-    time.sleep(SETTLE_S)
+    time.sleep(drain_s)
     cpu_used = scratch.cpu_seconds(server_procs) - cpu_before
     gen_used = scratch.cpu_seconds(generator_procs) - gen_before
     logs_after = _log_lengths(settings, event_ids)

@@ -227,6 +227,7 @@ def main(args: argparse.Namespace) -> None:
             SEATMAP_LOG_JSON="0",
             # The limiter still runs on every hold; the budget is sized for a load test.
             SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000000",
+            SEATMAP_MAX_SEATS_PER_ADDRESS="0",  # every simulated buyer comes from 127.0.0.1
         )
         command = [sys.executable, str(SERVER_SCRIPT)]
         with scratch.ServerProcess(command, f"http://127.0.0.1:{port}/readyz", env=env) as server:

@@ -23,7 +23,13 @@ LOCUST_OVERRUN_S = 120
 
 def app_server(run: Run, settings: Settings, port: int) -> scratch.ServerProcess:
     """`seatmap serve --workers N` (or uvicorn serving --app), logging to run.out/server.log."""
-    env = scratch.server_environ(settings, SEATMAP_LOG_JSON="1", PYTHONUNBUFFERED="1")
+    # Each simulated buyer has its own X-Forwarded-For address, believed from 127.0.0.1 only.
+    env = scratch.server_environ(
+        settings,
+        SEATMAP_LOG_JSON="1",
+        PYTHONUNBUFFERED="1",
+        SEATMAP_TRUSTED_PROXIES="127.0.0.1/32",
+    )
     command = [sys.executable, "-m", "seatmap_app.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(run.args.workers)]  # fmt: skip
     if run.args.app:

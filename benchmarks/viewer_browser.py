@@ -19,14 +19,33 @@ VIEWPORT = {"width": 1280, "height": 800}
 # Quiet time after which the first view counts as complete.
 SETTLE_MS = 800
 WAIT_TILES = "() => window.seatmapViewer && window.seatmapViewer.metrics.firstTilesMs"
+# The slow profile: a poor mobile link (400 ms round trip, 400 kbit/s each way) and a
+# phone's CPU (4x slower than this machine's).
+SLOW_LATENCY_MS = 400
+SLOW_BYTES_PER_S = 400_000 // 8
+SLOW_CPU_FACTOR = 4
 
 
-def first_view(browser: Any, url: str) -> dict[str, Any]:
-    """Navigation to first tiles painted, and the bytes and requests of the first view."""
+def first_view(browser: Any, url: str, slow: bool = False) -> dict[str, Any]:
+    """Navigation to first tiles painted, and the bytes and requests of the first view.
+
+    `slow` runs it under the slow profile, in a fresh context (empty cache).
+    """
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
+    if slow:
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": SLOW_LATENCY_MS,
+                "downloadThroughput": SLOW_BYTES_PER_S,
+                "uploadThroughput": SLOW_BYTES_PER_S,
+            },
+        )
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": SLOW_CPU_FACTOR})
     sizes: dict[str, int] = {}
     urls: dict[str, str] = {}
     cdp.on(
@@ -43,7 +62,7 @@ def first_view(browser: Any, url: str) -> dict[str, Any]:
         ),
     )
     page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
+    page.wait_for_function(WAIT_TILES, timeout=60_000)
     first_tiles_ms = page.evaluate("() => window.seatmapViewer.metrics.firstTilesMs")
     # Settle: whatever the first view still loads (idle-time section list, ...).
     last = -1
@@ -84,7 +103,7 @@ def seats_after_detail(browser: Any, url: str, places: list[tuple[float, float]]
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
+    page.wait_for_function(WAIT_TILES, timeout=60_000)
     out = []
     for x, y in places:
         page.evaluate("() => window.seatmapViewer.fitVenue(false)")
@@ -128,7 +147,7 @@ def pan_frames(browser: Any, url: str, centre: tuple[float, float], frames: int)
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(WAIT_TILES, timeout=30_000)
+    page.wait_for_function(WAIT_TILES, timeout=60_000)
     page.evaluate(
         """([x, y]) => {
             const v = window.seatmapViewer;
@@ -167,6 +186,8 @@ def measure(
             first_view(browser, viewer)  # warm the server's tile cache and the OS page cache
             full = first_view(browser, viewer)
             lite = first_view(browser, viewer + "&lite=1")
+            slow_full = first_view(browser, viewer, slow=True)
+            slow_lite = first_view(browser, viewer + "&lite=1", slow=True)
             detail = seats_after_detail(browser, viewer, places)
             webgl = pan_frames(browser, viewer, places[0], frames)
             canvas = pan_frames(browser, viewer + "&renderer=canvas", places[0], frames)
@@ -175,6 +196,8 @@ def measure(
     return {
         "full": full,
         "lite": lite,
+        "slow_full": slow_full,
+        "slow_lite": slow_lite,
         "seats_drawn_after_detail_ms": {
             "median": round(statistics.median(detail), 1),
             "max": round(max(detail), 1),

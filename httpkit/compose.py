@@ -9,19 +9,25 @@ service's own app (`tileserver.app`, `lockservice.app`) are built with it.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute
 
+from httpkit.bodies import json_response
+from httpkit.contract import Operation, Reply, declared, json_reply
+from httpkit.cors import CorsPaths, PartnerCorsMiddleware
 from httpkit.errors import exception_handlers, json_error
 from httpkit.middleware import RequestContextMiddleware
+from httpkit.openapi import openapi_route
 from seatmap.context import ServiceContext
 from seatmap.metrics import metrics_endpoint
-from seatmap.runtime import open_context
+from seatmap.runtime import SchemaPolicy, open_context
 from seatmap.settings import Settings, load_settings
 
 
@@ -42,9 +48,28 @@ class Service(Protocol):
 ServiceFactory = Callable[[ServiceContext], Service]
 
 
+class Status(msgspec.Struct):
+    """A health answer."""
+
+    status: str
+
+
+HEALTHZ = Operation(
+    "GET", "/healthz", "The process is up.", "operations", {200: json_reply(Status)}
+)
+READYZ = Operation(
+    "GET", "/readyz", "PostgreSQL and Redis are reachable.", "operations",
+    {200: json_reply(Status)}, (503,),
+)
+METRICS = Operation(
+    "GET", "/metrics", "Prometheus metrics.", "operations",
+    {200: Reply("Prometheus text format.", media=("text/plain",))}, (503,),
+)
+
+
 def _health_routes(ctx_ref: dict[str, ServiceContext]) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return json_response(Status("ok"))
 
     async def readyz(request: Request) -> Response:
         ctx = ctx_ref.get("ctx")
@@ -62,7 +87,7 @@ def _health_routes(ctx_ref: dict[str, ServiceContext]) -> list[BaseRoute]:
             problems["redis"] = type(exc).__name__
         if problems:
             return json_error(503, "not_ready", "backing services unreachable", **problems)
-        return JSONResponse({"status": "ready"})
+        return json_response(Status("ready"))
 
     async def metrics(request: Request) -> Response:
         ctx = ctx_ref.get("ctx")
@@ -71,7 +96,12 @@ def _health_routes(ctx_ref: dict[str, ServiceContext]) -> list[BaseRoute]:
         endpoint = metrics_endpoint(ctx.metrics)
         return await endpoint(request)  # type: ignore[operator, no-any-return]
 
-    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+    return [
+        declared(healthz, HEALTHZ),
+        declared(readyz, READYZ),
+        declared(metrics, METRICS),
+        openapi_route(),
+    ]
 
 
 def compose_app(
@@ -79,8 +109,18 @@ def compose_app(
     settings: Settings | None = None,
     ctx: ServiceContext | None = None,
     extra_routes: Callable[[ServiceContext], list[BaseRoute]] | None = None,
+    cors: CorsPaths | None = None,
 ) -> Starlette:
-    """An app serving the given services; connects at startup unless `ctx` is given."""
+    """An app serving the given services; connects at startup unless `ctx` is given.
+
+    `cors` names the public-read and buyer-API paths of the services; the
+    origins allowed to use the buyer API and the trusted proxies come from the
+    settings (those of `ctx` when given).
+    """
+    if ctx is not None:
+        settings = ctx.settings
+    elif settings is None:
+        settings = load_settings()
     ctx_ref: dict[str, ServiceContext] = {}
     services: list[Service] = []
     app_routes: list[BaseRoute] = _health_routes(ctx_ref)
@@ -90,7 +130,8 @@ def compose_app(
         async with contextlib.AsyncExitStack() as stack:
             live = ctx
             if live is None:
-                live = await stack.enter_async_context(open_context(settings or load_settings()))
+                policy: SchemaPolicy = "migrate" if settings.migrate_on_start else "check"
+                live = await stack.enter_async_context(open_context(settings, schema=policy))
             ctx_ref["ctx"] = live
             app.state.ctx = live
             for factory in factories:
@@ -101,6 +142,10 @@ def compose_app(
                 app.router.routes.extend(extra_routes(live))
             for service in services:
                 await service.startup()
+            # What exists now (modules, models, scripts) lives as long as the process: keep
+            # it out of the collector's full passes, which would otherwise stall the event
+            # loop for a long moment when a burst of requests (a reconnect storm) allocates.
+            gc.freeze()
             try:
                 yield
             finally:
@@ -112,6 +157,11 @@ def compose_app(
         lifespan=lifespan,
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
     )
+    # Added first, so it sits inside the request context: preflights are logged and counted.
+    paths = CorsPaths(public=("/openapi.json",)) + (cors or CorsPaths())
+    app.add_middleware(PartnerCorsMiddleware, paths=paths,
+                       buyer_origins=settings.cors_origins,
+                       trusted_proxies=settings.trusted_proxies)
     app.add_middleware(RequestContextMiddleware, ctx_ref=ctx_ref)
     return app
 

@@ -4,35 +4,85 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 import orjson
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    InvalidResponse,
+    MasterDownError,
+    MovedError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from seatmap.errors import RateLimited, SeatmapError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-try:  # asyncpg's connection errors mean "PostgreSQL unavailable", not a bug.
-    from asyncpg.exceptions import (
-        ConnectionDoesNotExistError,
-        InsufficientResourcesError,
-        InterfaceError,
-        OperatorInterventionError,
-        PostgresConnectionError,
-    )
+# PostgreSQL unreachable, shutting down, out of resources, or the connection in a broken
+# state (InternalClientError "cannot switch to state ...: another operation is in
+# progress" after a connection died mid-query); TransactionRollbackError: serialization
+# failures and deadlocks, which a retry resolves. None of them is a bug in the caller.
+PG_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.PostgresSystemError,
+)
+# Redis replies that mean "not served here or not now", not "your script is wrong": the
+# cluster's redirections and outages, loading, read-only replicas, out of memory.
+REDIS_NOT_NOW: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterError,
+    ClusterDownError,
+    TryAgainError,
+    MovedError,
+    AskError,
+    MasterDownError,
+    ReadOnlyError,
+    RedisOutOfMemoryError,
+    RedisClusterException,
+)
 
-    # OperatorInterventionError: "the database system is starting up / shutting down".
-    PG_DOWN: tuple[type[BaseException], ...] = (
-        PostgresConnectionError,
-        ConnectionDoesNotExistError,
-        InterfaceError,
-        OperatorInterventionError,
-        InsufficientResourcesError,
-    )
-except ImportError:  # pragma: no cover
-    PG_DOWN = ()
+
+# Error replies that describe the server's state, not the command: anything else (a Lua
+# error of our own scripts, WRONGTYPE, a bad argument) is a bug and stays a 500.
+TRANSIENT_REPLIES = (
+    "OOM",
+    "BUSY",
+    "LOADING",
+    "MASTERDOWN",
+    "READONLY",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "MOVED",
+    "ASK",
+    "NOREPLICAS",
+    "NOSCRIPT",
+)
+
+
+def is_backend_fault(exc: BaseException) -> bool:
+    """Whether `exc` means a backend is unavailable (answer 503, retry) rather than a bug."""
+    if isinstance(exc, (*PG_DOWN, *REDIS_NOT_NOW, InvalidResponse, TimeoutError, OSError)):
+        return True
+    return isinstance(exc, ResponseError) and str(exc).startswith(TRANSIENT_REPLIES)
 
 
 def json_error(status: int, code: str, detail: str, **extra: object) -> Response:
@@ -58,21 +108,44 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """Render Starlette's own HTTP errors (404 route, 405 method) as JSON."""
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
-    return json_error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+    code = codes.get(exc.status_code, "http_error")
+    response = json_error(exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
 
 
-async def backend_down(request: Request, exc: Exception) -> Response:
-    """Redis or PostgreSQL unreachable: 503 with a retry hint, never a 500."""
+def allowed_methods(request: Request) -> str:
+    """Every method some route of the app serves on the request's path (RFC 9110 Allow)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods.update(route_methods)
+    return ", ".join(sorted(methods))
+
+
+def _unavailable(request: Request, exc: BaseException) -> Response:
     log.warning("backend unavailable on %s: %r", request.url.path, exc)
     return json_error(
         503, "service_unavailable", "a backing service is unavailable; retry", retry_after_s=2
     )
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    """Log the bug with its traceback; the client sees no internals."""
+def _bug(request: Request) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return json_error(500, "internal", "internal error")
+
+
+async def backend_down(request: Request, exc: Exception) -> Response:
+    """Redis or PostgreSQL unavailable: 503 with a retry hint; an error of our own: 500."""
+    return _unavailable(request, exc) if is_backend_fault(exc) else _bug(request)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """Log the bug with its traceback; the client sees no internals (backend faults: 503)."""
+    return _unavailable(request, exc) if is_backend_fault(exc) else _bug(request)
 
 
 def exception_handlers() -> dict[type[BaseException] | int, object]:
@@ -81,7 +154,9 @@ def exception_handlers() -> dict[type[BaseException] | int, object]:
         SeatmapError: seatmap_error,
         HTTPException: http_error,
         RedisError: backend_down,
-        ConnectionError: backend_down,
+        RedisClusterException: backend_down,
+        OSError: backend_down,
+        TimeoutError: backend_down,
         Exception: unexpected_error,
     }
     for exc_type in PG_DOWN:

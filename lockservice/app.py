@@ -10,7 +10,7 @@ import functools
 from starlette.applications import Starlette
 
 from httpkit.compose import compose_app
-from lockservice.service import DEFAULT_HEARTBEAT_S, LockService
+from lockservice.service import CORS_PATHS, DEFAULT_HEARTBEAT_S, LockService
 from seatmap.context import ServiceContext
 from seatmap.logs import configure_logging
 from seatmap.settings import Settings, load_settings
@@ -26,4 +26,4 @@ def create_app(
         settings = settings or load_settings()
         configure_logging(settings.log_json, settings.access_log)
     factory = functools.partial(LockService, sse_heartbeat_s=sse_heartbeat_s)
-    return compose_app([factory], settings, ctx)
+    return compose_app([factory], settings, ctx, cors=CORS_PATHS)

@@ -6,6 +6,7 @@ from lockservice.blocks import SeatFilter, find_blocks
 from lockservice.errors import HoldConflict, NoSeatsAvailable, RuleViolation
 from lockservice.holdrecord import Hold
 from lockservice.holds import Holds
+from lockservice.rules import COUNT_RULES
 from seatmap.context import EventView
 
 __all__ = ["SeatFilter", "hold_best_available"]
@@ -19,12 +20,13 @@ async def hold_best_available(
     seat_filter: SeatFilter,
     rounds: int = 3,
     per_round: int = 3,
+    address: str = "",
 ) -> Hold:
     """Hold the best block that fits; if it was taken meanwhile, try the next best.
 
     Each round ranks blocks against the current statuses and tries the best few;
     the HOLD script re-checks everything atomically. Raises NoSeatsAvailable (409)
-    when nothing fits, and the buyer-limit RuleViolation as is.
+    when nothing fits, and the buyer- and address-limit RuleViolations as they are.
     """
     venue = view.venue
     layout = holds.layout(venue)
@@ -36,11 +38,16 @@ async def hold_best_available(
         for block in blocks:
             try:
                 return await holds.hold(
-                    view, buyer_id, block, accessible=seat_filter.accessible, suggest=False
+                    view,
+                    buyer_id,
+                    block,
+                    accessible=seat_filter.accessible,
+                    suggest=False,
+                    address=address,
                 )
             except HoldConflict:
                 continue
             except RuleViolation as exc:
-                if exc.rule == "max_seats_per_buyer":
+                if exc.rule in COUNT_RULES:
                     raise
     raise NoSeatsAvailable(f"no block of {count} seats fits this request")

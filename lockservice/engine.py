@@ -4,7 +4,11 @@
 routes call; `lockservice.service.LockService` adds the routes. At startup it loads the Lua
 scripts, reconciles every event with PostgreSQL, and starts three tasks: the
 expiry sweeper (every `settings.sweep_interval_s`), the reconciler (every
-`settings.reconcile_interval_s`) and the SSE heartbeat. On SIGTERM/SIGINT it
+`settings.reconcile_interval_s`) and the SSE heartbeat. The sweeper only talks to
+Redis: each event is swept on its own with bounded time, and a hold stuck in
+"confirming" (its sale's outcome needs PostgreSQL) is resolved by a task of its
+own, so a PostgreSQL outage or one slow event never delays expiry elsewhere.
+On SIGTERM/SIGINT it
 ends open SSE streams at once with a retry hint, so the server's graceful
 shutdown is not held up by them; `shutdown()` does the same for anything left.
 """
@@ -19,21 +23,26 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
-from redis.exceptions import RedisError
-
+from httpkit.errors import is_backend_fault
 from lockservice.adminscripts import register_scripts
 from lockservice.fastredis import ScriptRunner, script_client
+from lockservice.grippublish import GripPublisher
 from lockservice.holds import SWEEP_BATCH, Holds
 from lockservice.ratelimit import RateLimiter
 from lockservice.reconcile import event_ids, reconcile_event
 from lockservice.sales import resolve_stuck
-from lockservice.sse import StreamHub
+from lockservice.sse import StreamHub, sse_message
 from seatmap.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HEARTBEAT_S = 15.0
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# One event's sweep (Redis only) or reconcile (PostgreSQL too) may take this long at most.
+EVENT_SWEEP_TIMEOUT_S = 2.0
+EVENT_RECONCILE_TIMEOUT_S = 10.0
+# Stuck sales resolved at once (each needs a PostgreSQL connection for a moment).
+MAX_RESOLVING = 8
 
 
 class LockEngine:
@@ -43,12 +52,20 @@ class LockEngine:
         self.ctx = ctx
         self.script_redis, self._own_script_redis = script_client(ctx.redis)
         self.scripts = register_scripts(self.script_redis)
-        self.holds = Holds(ctx, self.scripts, ScriptRunner(self.script_redis))
+        self.runner = ScriptRunner(self.script_redis)
+        self.holds = Holds(ctx, self.scripts, self.runner)
         self.limiter = RateLimiter(ctx, self.scripts.rate)
         self.hub = StreamHub(ctx, sse_heartbeat_s)
         # Events the sweeper looks at: all events at the last reconcile, plus any used since.
         self.events: set[int] = set()
+        # Publishes changes to the GRIP proxies holding SSE connections, when there are any.
+        self.grip = (
+            GripPublisher(ctx, self.events, sse_message) if ctx.settings.grip_publish_urls else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
+        # Holds stuck in "confirming" being resolved, each by a task of its own.
+        self._resolving: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._resolve_slots = asyncio.Semaphore(MAX_RESOLVING)
         self._stopping = False
         self._signal_handlers: dict[int, Any] = {}
 
@@ -57,11 +74,15 @@ class LockEngine:
         try:
             await self.scripts.load(self.script_redis)
             await self.reconcile_all()
-        except (RedisError, OSError) as exc:  # keep starting; the loops retry
+        except Exception as exc:  # keep starting; the loops retry
+            if not is_backend_fault(exc):
+                raise
             log.warning(
                 "lock service started without Redis or PostgreSQL: %s: %s", type(exc).__name__, exc
             )
         self.hub.start()
+        if self.grip is not None:
+            self.grip.start()
         self._stopping = False
         self._tasks = [
             asyncio.create_task(
@@ -78,8 +99,10 @@ class LockEngine:
         """End SSE streams with a retry hint and stop the background tasks."""
         self._restore_signal_handlers()
         await self.hub.stop()
+        if self.grip is not None:
+            await self.grip.stop()
         self._stopping = True
-        pending = set(self._tasks)
+        pending = set(self._tasks) | set(self._resolving.values())
         # Cancel until done: a cancellation that lands inside a Redis call can be lost
         # (asyncio.wait_for on Python 3.11), and the loops also check `_stopping`.
         while pending:
@@ -87,36 +110,81 @@ class LockEngine:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=0.5)
         self._tasks = []
+        await self.runner.aclose()
         if self._own_script_redis:
             await self.script_redis.aclose()
 
     async def reconcile_all(self) -> None:
-        """Reconcile every event with PostgreSQL and refresh the sweeper's event list."""
+        """Reconcile every event with PostgreSQL and refresh the sweeper's event list.
+
+        Events are reconciled one by one, each within bounded time; one that fails
+        is logged and does not stop the others.
+        """
         ids = await event_ids(self.ctx)
-        for event_id in ids:
-            await reconcile_event(self.ctx, event_id, self.scripts)
         self.events.update(ids)
+        for event_id in ids:
+            try:
+                async with asyncio.timeout(EVENT_RECONCILE_TIMEOUT_S):
+                    await reconcile_event(self.ctx, event_id, self.scripts)
+            except Exception as exc:
+                if not is_backend_fault(exc):
+                    raise
+                log.warning("reconciling event %d: %s: %s", event_id, type(exc).__name__, exc)
 
     async def sweep_once(self) -> int:
-        """End every hold that is due; resolve holds stuck confirming. Returns holds looked at."""
+        """End every hold that is due; resolve holds stuck confirming. Returns holds looked at.
+
+        Due holds are found by Redis's clock; each event is swept by a task of its own.
+        """
         events = sorted(self.events)
         if not events:
             return 0
-        now_ms = self.ctx.clock.now_ms()
+        now_ms = await self.holds.now_ms()
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for event_id in events:
                 pipe.zrangebyscore(
                     self.holds.keys(event_id).expiry, "-inf", now_ms, start=0, num=SWEEP_BATCH
                 )
             due_lists = await pipe.execute()
-        seen = 0
-        for event_id, due in zip(events, due_lists, strict=True):
-            if not due:
-                continue
-            seen += len(due)
-            for token in await self.holds.sweep(event_id, due):
+        work = [(e, due) for e, due in zip(events, due_lists, strict=True) if due]
+        await asyncio.gather(*(self._sweep_event(e, due) for e, due in work))
+        return sum(len(due) for _, due in work)
+
+    async def resolved(self) -> None:
+        """Wait until the stuck sales being resolved right now are settled (or failed)."""
+        while self._resolving:
+            await asyncio.wait(set(self._resolving.values()))
+
+    async def _sweep_event(self, event_id: int, due: list[bytes]) -> None:
+        """Expire one event's due holds (bounded time); hand stuck sales to their own tasks."""
+        try:
+            async with asyncio.timeout(EVENT_SWEEP_TIMEOUT_S):
+                stuck = await self.holds.sweep(event_id, due)
+        except Exception as exc:
+            if not is_backend_fault(exc):
+                raise
+            log.warning("sweeping event %d: %s: %s", event_id, type(exc).__name__, exc)
+            return
+        for token in stuck:
+            if (event_id, token) not in self._resolving:
+                task = asyncio.create_task(self._resolve(event_id, token))
+                self._resolving[(event_id, token)] = task
+
+    async def _resolve(self, event_id: int, token: str) -> None:
+        """Settle one hold stuck confirming (PostgreSQL decides); a failure waits for the
+        next sweep that finds it due again."""
+        try:
+            async with self._resolve_slots:
                 await resolve_stuck(self.ctx, self.holds, event_id, token)
-        return seen
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_backend_fault(exc):
+                log.warning("resolving a stuck sale in event %d: %r", event_id, exc)
+            else:
+                log.exception("resolving a stuck sale in event %d failed", event_id)
+        finally:
+            self._resolving.pop((event_id, token), None)
 
     async def _every(self, interval_s: float, work: Callable[[], Awaitable[Any]]) -> None:
         """Run `work` every `interval_s` seconds, surviving backend outages."""
@@ -128,12 +196,13 @@ class LockEngine:
                 await work()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:
+                if not is_backend_fault(exc):
+                    log.exception("%s failed", work.__name__)
+                    continue
                 log.warning(
                     "%s: backend unavailable: %s: %s", work.__name__, type(exc).__name__, exc
                 )
-            except Exception:
-                log.exception("%s failed", work.__name__)
 
     def _install_signal_handlers(self) -> None:
         """Chain a handler that ends SSE streams before the server's own shutdown."""

@@ -1,12 +1,21 @@
-"""Fan change-log entries out to this process's SSE connections: one broadcaster per event.
+"""One open SSE response, written to by its broadcaster without waiting for the client.
 
-A broadcaster holds the process's only SSE subscription of its event (on the
-shared `ctx.feed` follower) and writes each message to every connection itself,
-in one loop: no task wakes up per client. A write normally completes at once
-(uvicorn hands it to the socket); only when a client stops reading does its send
-wait for the socket to drain, and then `Connection` finishes that send in a task
-of its own and queues that client's next messages, so one slow client never
-delays the others. A client that falls too far behind gets `event: reset`.
+The broadcaster (`lockservice.broadcaster`) writes each message to every
+connection itself, in one loop: no task wakes up per client. A write normally
+completes at once (uvicorn hands it to the socket); only when a client stops
+reading does its send wait for the socket to drain, and then `Connection`
+finishes that send in a task of its own and queues that client's next messages,
+so one slow client never delays the others.
+
+The queue is bounded in bytes (MAX_QUEUED_BYTES). A client that overflows it
+loses the queued messages and, once its socket drains, gets `event: reset` at
+the broadcaster's position and then the live messages from there: never a
+silent gap. So a connection costs at most MAX_QUEUED_BYTES here plus what the
+server's socket buffer holds (uvicorn stops at asyncio's 64 KiB high-water mark
+and one message beyond it).
+
+A write that fails (the client went away mid-write, the server is closing) ends
+that one stream: it is logged once as a warning and nothing else is written.
 
 `Connection.write` starts the ASGI send coroutine by hand and only makes a task
 if it has to wait, like an eagerly started task (`eager_start` in Python 3.12).
@@ -15,36 +24,29 @@ if it has to wait, like an eagerly started task (`eager_start` in Python 3.12).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
-import orjson
-
-from seatmap.changefeed import ChangeEntry, Subscription
-from seatmap.context import ServiceContext
-from seatmap.errors import ServiceUnavailable
+from lockservice.ssewire import StreamId, reset_message
 
 log = logging.getLogger(__name__)
 
-StreamId = tuple[int, int]
-MAX_QUEUED_PER_CLIENT = 256
-HEARTBEAT = b": hb\n\n"
+MAX_QUEUED_BYTES = 64 * 1024
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Queued = tuple[StreamId | None, bytes, bool]  # (Stream id, SSE bytes, is a reset)
 
 
-def stream_id(text: str) -> StreamId:
-    """A Stream id "ms-seq" as a comparable pair."""
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)
+class Source(Protocol):
+    """Where a connection's messages come from: its position, for resets."""
 
+    event_id: int
 
-def reset_message(last_id: str, reason: str) -> bytes:
-    """`event: reset`: reload the status snapshot; resume from `last_id` afterwards."""
-    data = orjson.dumps({"reason": reason}).decode()
-    id_line = f"id: {last_id}\n" if last_id != "0-0" else ""
-    return f"{id_line}event: reset\ndata: {data}\n\n".encode()
+    def position(self) -> tuple[str, StreamId]:
+        """(client-facing position, Stream id) of the newest message sent."""
+        ...
 
 
 class Connection:
@@ -53,6 +55,7 @@ class Connection:
     __slots__ = (
         "_drain_task",
         "_queued",
+        "_queued_bytes",
         "catching_up",
         "closed",
         "lagged",
@@ -61,35 +64,59 @@ class Connection:
         "source",
     )
 
-    def __init__(
-        self, send: Callable[[dict[str, Any]], Awaitable[None]], source: Broadcaster
-    ) -> None:
+    def __init__(self, send: Send, source: Source) -> None:
         self.send = send
         self.source = source
         self.sent: StreamId = (-1, -1)  # newest entry this client has
-        self.catching_up = True  # the endpoint is still sending the backlog
+        self.catching_up = True  # the endpoint is still sending the catch-up
         self.closed = False
-        self.lagged = False
-        self._queued: deque[tuple[StreamId | None, bytes]] | None = None
+        self.lagged = False  # the queue overflowed: a reset is owed
+        self._queued: deque[Queued] = deque()
+        self._queued_bytes = 0
         self._drain_task: asyncio.Task[None] | None = None
 
-    def deliver(self, sid: StreamId | None, data: bytes) -> None:
-        """Send a message now, or queue it while the client catches up or drains."""
+    def deliver(self, sid: StreamId | None, data: bytes, reset: bool = False) -> None:
+        """Send a message now, or queue it while the client catches up or drains.
+
+        A reset replaces whatever was queued and moves the client to `sid`, which
+        may be lower than what it had (a new life of the Stream starts anew).
+        """
         if self.closed:
             return
         if self.catching_up or self._drain_task is not None:
-            queued = self._queued if self._queued is not None else deque()
-            self._queued = queued
-            if len(queued) >= MAX_QUEUED_PER_CLIENT:
-                queued.clear()
+            if reset:
+                self._clear()
+                self.lagged = False
+            elif self.lagged:
+                return  # dropped: the reset owed covers it
+            elif self._queued_bytes + len(data) > MAX_QUEUED_BYTES:
+                self._clear()
                 self.lagged = True
-            queued.append((sid, data))
-            return
-        if sid is not None:
-            if sid <= self.sent:
                 return
+            self._queued.append((sid, data, reset))
+            self._queued_bytes += len(data)
+            return
+        if self._take(sid, reset):
+            self.write(data)
+
+    def resume_at(self, sid: StreamId) -> None:
+        """The catch-up just computed covers everything sent so far: drop what was queued."""
+        self._clear()
+        self.lagged = False
+        self.sent = sid
+
+    def _take(self, sid: StreamId | None, reset: bool) -> bool:
+        """Whether a message is new to this client (and note that it has it now)."""
+        if sid is None:
+            return True
+        if reset or sid > self.sent:
             self.sent = sid
-        self.write(data)
+            return True
+        return False
+
+    def _clear(self) -> None:
+        self._queued.clear()
+        self._queued_bytes = 0
 
     def write(self, data: bytes, more: bool = True) -> None:
         """Start the ASGI send; if it must wait for the socket, finish it in a task."""
@@ -99,9 +126,8 @@ class Connection:
             waiting = coro.send(None)
         except StopIteration:
             return
-        except Exception:
-            log.exception("SSE write failed")
-            self.closed = True
+        except Exception as exc:
+            self.fail(exc)
             return
         self._drain_task = asyncio.create_task(self._drain(coro, waiting))
 
@@ -111,29 +137,49 @@ class Connection:
             self.write(data, more=False)
         self.closed = True
 
+    def fail(self, exc: BaseException) -> None:
+        """Stop writing to this stream after an error, saying so once."""
+        if not self.closed:
+            log.warning(
+                "SSE stream of event %s closed after a write error: %s: %s",
+                self.source.event_id, type(exc).__name__, exc,
+            )  # fmt: skip
+        self.closed = True
+        self._clear()
+
     async def _drain(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
         try:
             await _finish(coro, waiting)
             await self.flush()
-        except Exception:
-            self.closed = True
+        except Exception as exc:
+            self.fail(exc)
         finally:
             self._drain_task = None
 
+    async def go_live(self) -> None:
+        """After the catch-up was written: send what queued meanwhile, then go live."""
+        if self._drain_task is None:  # else the drain does it once the socket takes more
+            await self.flush()
+
     async def flush(self) -> None:
-        """Send everything queued (skipping what the client has), then go live."""
-        while self._queued:
-            sid, data = self._queued.popleft()
+        """Send what was queued (a reset first if one is owed), then go live."""
+        while not self.closed:
             if self.lagged:
-                self._queued.clear()
                 self.lagged = False
-                data, sid = reset_message(self.source.last_id, "lagged"), None
-            if sid is not None:
-                if sid <= self.sent:
-                    continue
-                self.sent = sid
-            await self.send({"type": "http.response.body", "body": data, "more_body": True})
+                self._clear()
+                at, self.sent = self.source.position()
+                await self._send(reset_message(at, "lagged"))
+                continue
+            if not self._queued:
+                break
+            sid, data, reset = self._queued.popleft()
+            self._queued_bytes -= len(data)
+            if self._take(sid, reset):
+                await self._send(data)
         self.catching_up = False
+
+    async def _send(self, data: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 async def _finish(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
@@ -142,8 +188,8 @@ async def _finish(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
         try:
             if waiting is None:
                 await asyncio.sleep(0)
-            else:
-                await waiting
+            else:  # a future the coroutine yields is its own to await: wait for it instead
+                await asyncio.wait({waiting})
         except BaseException as exc:  # hand failures (and cancellation) to the coroutine
             try:
                 waiting = coro.throw(exc)
@@ -154,65 +200,3 @@ async def _finish(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
             waiting = coro.send(None)
         except StopIteration:
             return
-
-
-class Broadcaster:
-    """The one subscriber of an event's change log that serves its local SSE clients."""
-
-    def __init__(
-        self, ctx: ServiceContext, event_id: int, render: Callable[[ChangeEntry], bytes]
-    ) -> None:
-        self.ctx = ctx
-        self.event_id = event_id
-        self.connections: set[Connection] = set()
-        self.last_id = "0-0"
-        self._render = render
-        self._ready = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"sse-broadcast-{event_id}")
-
-    @property
-    def alive(self) -> bool:
-        """False once the broadcaster has stopped (it could not subscribe)."""
-        return not self._task.done()
-
-    async def ready(self) -> None:
-        """Wait until the broadcaster receives every entry from now on."""
-        waiter = asyncio.ensure_future(self._ready.wait())
-        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if not self._ready.is_set():
-            waiter.cancel()
-            raise ServiceUnavailable("live updates are unavailable right now", retry_after_s=2)
-
-    async def _run(self) -> None:
-        async with self.ctx.feed.subscribe(self.event_id) as sub:
-            self.last_id = (await self.ctx.feed.follower(self.event_id)).last_id
-            self._ready.set()
-            while True:
-                entry = await sub.queue.get()
-                try:
-                    await self._handle(sub, entry)
-                except Exception:  # one bad entry must not silence every client
-                    log.exception("SSE broadcast of event %s failed", self.event_id)
-
-    async def _handle(self, sub: Subscription, entry: ChangeEntry) -> None:
-        if sub.lagged:  # this process fell behind the log: everyone reloads
-            while not sub.queue.empty():
-                sub.queue.get_nowait()
-            sub.lagged = False
-            self.last_id = (await self.ctx.feed.follower(self.event_id)).last_id
-            self.broadcast(None, reset_message(self.last_id, "lagged"))
-            return
-        self.last_id = entry.id
-        if self.connections:  # rendering (dirty tiles) only pays off with clients
-            self.broadcast(stream_id(entry.id), self._render(entry))
-
-    def broadcast(self, sid: StreamId | None, data: bytes) -> None:
-        """Hand one message to every connection."""
-        for conn in list(self.connections):
-            conn.deliver(sid, data)
-
-    async def stop(self) -> None:
-        """Stop following the event."""
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task

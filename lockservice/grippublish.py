@@ -31,12 +31,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from redis.exceptions import RedisError
 
 from lockservice.grip import channel_name
 from lockservice.keys import event_keys, grip_keys
 from seatmap.changefeed import ChangeEntry, parse_entry
 from seatmap.context import EventView, ServiceContext
+from seatmap.redisclient import REDIS_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class GripPublisher:
                     await self._publish_while_leading(event_id, lease_key)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 log.warning("GRIP lease of event %d: %s: %s", event_id, type(exc).__name__, exc)
             await asyncio.sleep(RENEW_EVERY_S)
 
@@ -153,12 +153,14 @@ class GripPublisher:
             return ""
         last_id = raw.decode() if isinstance(raw, bytes) else str(raw)
         log_key = event_keys(prefix, event_id).log
+        # SSE ids carry the Stream's generation (lockservice.ssewire), as live entries do.
+        generation = (await self._ctx.feed.follower(event_id)).generation
         while True:
             batch: Any = await self._ctx.redis.xrange(
                 log_key, min=f"({last_id}", count=CATCH_UP_BATCH
             )
             for entry_id, fields in batch:
-                entry = parse_entry(entry_id, fields)
+                entry = parse_entry(entry_id, fields, generation)
                 self._enqueue(view, entry)
                 last_id = entry.id
             if len(batch) < CATCH_UP_BATCH:
@@ -194,7 +196,7 @@ class GripPublisher:
         for event_id, entry_id, _ in batch:
             newest[event_id] = entry_id
         prefix = self._ctx.settings.redis_prefix
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(*REDIS_UNAVAILABLE):
             async with self._ctx.redis.pipeline(transaction=False) as pipe:
                 for event_id, entry_id in newest.items():
                     pipe.set(grip_keys(prefix, event_id)[1], entry_id)

@@ -2,8 +2,10 @@
 
 Every change is one Lua script (`lockservice.scripts`); this module checks
 arguments, calls the script with the event's keys, and turns its reply into a
-`Hold` or a lock-service error. Times come from `ctx.clock` and go into the
-scripts as ARGV, so tests can fake them.
+`Hold` or a lock-service error. Times are Redis's own (`TIME` in the scripts);
+`ctx.clock.pinned_ms()` lets tests fix them. A script that finds the event
+without its epoch (Redis lost its data) makes the event be rebuilt from
+PostgreSQL at once and is sent again; while that cannot finish, callers get 503.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from lockservice.errors import ConfirmInProgress, HoldConflict, HoldGone, NotHol
 from lockservice.fastredis import ScriptRunner
 from lockservice.holdrecord import Hold, hold_from_fields, ints, new_hold_token, text, valid_token
 from lockservice.keys import TOMBSTONE_TTL_MS, EventKeys, event_keys
+from lockservice.luashared import NO_EPOCH
 from lockservice.ratelimit import WINDOW_MS, Budget, rate_limited
-from lockservice.reconcile import ensure_event_state
+from lockservice.reconcile import Rebuilds
 from seatmap.context import EventView, ServiceContext
 from seatmap.errors import Unprocessable
 from seatmap.livekeys import STREAM_MAXLEN
@@ -32,6 +35,7 @@ from seatmap.model import Venue
 # How long a hold may stay "confirming" before the sweeper asks PostgreSQL what happened.
 CONFIRM_GRACE_MS = 120_000
 SWEEP_BATCH = 500
+NO_EPOCH_REPLY = NO_EPOCH.encode()
 
 
 class Holds:
@@ -44,6 +48,7 @@ class Holds:
         self._scripts = scripts
         self._runner = runner
         self._layouts: dict[str, RowOrder] = {}
+        self.rebuilds = Rebuilds(ctx, scripts)
         outcomes = ("ok", "conflict", "rule", "rate_limited")
         self._count = {o: ctx.metrics.holds.labels(o) for o in outcomes}
 
@@ -58,22 +63,36 @@ class Holds:
             found = self._layouts[venue.content_hash] = row_order(venue)
         return found
 
+    def clock(self) -> int:
+        """The `clock` argument of the scripts: 0 for Redis's TIME, or the pinned test time."""
+        return self._ctx.clock.pinned_ms()
+
+    async def now_ms(self) -> int:
+        """The time the scripts run at: Redis's clock, or the pinned test time."""
+        pinned = self.clock()
+        if pinned:
+            return pinned
+        seconds, micros = await self._ctx.redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
     async def statuses(self, event_id: int) -> npt.NDArray[np.uint8]:
         """The event's status bytes as Redis has them now (a copy)."""
         raw: Any = await self._ctx.redis.get(self.keys(event_id).status)
         if raw is None:
-            await ensure_event_state(self._ctx, event_id)
+            await self.rebuilds.restore(event_id)
             raw = await self._ctx.redis.get(self.keys(event_id).status) or b""
         return np.frombuffer(raw, dtype=np.uint8).copy()
 
     async def _call(
         self, event_id: int, script: AsyncScript, keys: list[str], args: list[Any]
     ) -> list[Any]:
-        """Run a script; if the event has no live state yet, create it and run once more."""
+        """Run a script; if the event has no epoch, rebuild it from PostgreSQL and run again."""
         reply = await self._eval(script, keys, args)
-        if reply and reply[0] == b"no_state":
-            await ensure_event_state(self._ctx, event_id)
+        if reply and reply[0] == NO_EPOCH_REPLY:
+            await self.rebuilds.restore(event_id)
             reply = await self._eval(script, keys, args)
+            if reply and reply[0] == NO_EPOCH_REPLY:
+                raise self.rebuilds.unavailable()
         return reply
 
     async def _eval(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
@@ -89,10 +108,12 @@ class Holds:
         accessible: bool = False,
         suggest: bool = True,
         budget: Budget | None = None,
+        address: str = "",
     ) -> Hold:
         """Hold these seats for the buyer, all or nothing; raises on conflict or broken rule.
 
-        With a `budget`, the attempt is charged to those rate buckets in the same step.
+        With a `budget`, the attempt is charged to those rate buckets in the same step;
+        with the client's `address`, the seats held from it at once are capped.
         """
         venue, event_rules, event_id = view.venue, view.event.rules, view.event.id
         if not seats or len(set(seats)) != len(seats):
@@ -101,19 +122,20 @@ class Holds:
             raise hold_rules.violation(hold_rules.MAX_SEATS_PER_BUYER, venue, event_rules)
         token = new_hold_token()
         k = self.keys(event_id)
-        now_ms = self._ctx.clock.now_ms()
         budget = budget or Budget([k.rate("-", "-"), k.rate("-", "-")], [0, 0])
+        address_cap = self._ctx.settings.max_seats_per_address if address else 0
         seat_args = " ".join(map(str, hold_rules.hold_args(venue, seats)))
-        args = [buyer_id, token, now_ms, *hold_rules.rule_args(event_rules), int(accessible)]
-        args += [STREAM_MAXLEN, *budget.intervals_ms, WINDOW_MS, seat_args]
-        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.fencing, k.log, *budget.keys]
+        args = [buyer_id, token, self.clock(), *hold_rules.rule_args(event_rules)]
+        args += [int(accessible), STREAM_MAXLEN, *budget.intervals_ms, WINDOW_MS, seat_args]
+        args += [address, address_cap]
+        keys = [k.epoch, k.status, k.hold(token), k.expiry, k.buyers, k.fencing, k.log]
+        keys += [k.addresses, *budget.keys]
         reply = await self._call(event_id, self._scripts.hold, keys, args)
         outcome = text(reply[0])
         if outcome == "ok":
             self._count["ok"].inc()
-            max_ms = now_ms + event_rules.max_hold_s * 1000
-            fields = {"buyer": buyer_id, "fencing": text(reply[1]), "created_ms": str(now_ms)}
-            fields.update(expires_ms=text(reply[2]), max_expires_ms=str(max_ms))
+            fields = {"buyer": buyer_id, "fencing": text(reply[1]), "created_ms": text(reply[4])}
+            fields.update(expires_ms=text(reply[2]), max_expires_ms=text(reply[5]))
             fields.update(seats=",".join(map(str, seats)), accessible=str(int(accessible)))
             return hold_from_fields(token, event_id, fields, "held")
         if outcome == "rate_limited":
@@ -124,14 +146,17 @@ class Holds:
             raise HoldConflict([venue.full_label(s) for s in ints(reply[1:])])
         self._count["rule"].inc()
         rule = text(reply[1])
-        involved = ints(reply[2:]) if rule != hold_rules.MAX_SEATS_PER_BUYER else []
-        held = int(reply[2]) if rule == hold_rules.MAX_SEATS_PER_BUYER else 0
+        counted = rule in hold_rules.COUNT_RULES
+        involved = [] if counted else ints(reply[2:])
+        held = int(reply[2]) if counted else 0
         alternative = None
-        if suggest and rule != hold_rules.MAX_SEATS_PER_BUYER:
+        if suggest and not counted:
             status = await self.statuses(event_id)
             layout = self.layout(venue)
             alternative = hold_rules.suggest(venue, layout, status, seats, event_rules, accessible)
-        raise hold_rules.violation(rule, venue, event_rules, involved, held, alternative)
+        raise hold_rules.violation(
+            rule, venue, event_rules, involved, held, alternative, address_cap=address_cap
+        )
 
     async def get(self, event_id: int, buyer_id: str, token: str) -> Hold:
         """The buyer's hold; 404 if unknown or someone else's, 410 if it has ended."""
@@ -141,14 +166,16 @@ class Holds:
         async with self._ctx.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(k.hold(token))
             pipe.zscore(k.expiry, token)
-            raw, due = await pipe.execute()
+            pipe.get(k.epoch)
+            raw, due, epoch = await pipe.execute()
         fields = {text(a): text(b) for a, b in raw.items()}
         if not fields or fields.get("buyer") != buyer_id:
             raise NotHoldOwner()
         state = fields["state"]
-        if state == "held" and (
-            int(fields["expires_ms"]) <= self._ctx.clock.now_ms() or due is None
-        ):
+        void = epoch is None or fields.get("epoch") != text(epoch)  # from before a Redis loss
+        if state in ("held", "confirming") and void:
+            state = "expired"
+        if state == "held" and (int(fields["expires_ms"]) <= await self.now_ms() or due is None):
             state = "expired"
         if state not in ("held", "confirming"):
             raise HoldGone(state)
@@ -170,8 +197,9 @@ class Holds:
         if not valid_token(token):
             raise NotHoldOwner()
         k = self.keys(event_id)
-        args = [buyer_id, token, self._ctx.clock.now_ms(), view.event.rules.hold_ttl_s * 1000]
-        reply = await self._eval(self._scripts.extend, [k.hold(token), k.expiry], args)
+        args = [buyer_id, token, self.clock(), view.event.rules.hold_ttl_s * 1000]
+        keys = [k.epoch, k.hold(token), k.expiry]
+        reply = await self._call(event_id, self._scripts.extend, keys, args)
         self._refused(reply)
         return await self.get(event_id, buyer_id, token)
 
@@ -186,12 +214,11 @@ class Holds:
             raise Unprocessable("seats must be a non-empty list without repeats")
         k = self.keys(event_id)
         no_orphans = int(view.event.rules.no_orphans)
-        args = [buyer_id, token, self._ctx.clock.now_ms(), STREAM_MAXLEN, no_orphans]
-        args.append(TOMBSTONE_TTL_MS)
+        args = [buyer_id, token, self.clock(), STREAM_MAXLEN, no_orphans, TOMBSTONE_TTL_MS]
         if seats is not None:
             args += hold_rules.release_args(venue, seats)
-        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
-        reply = await self._eval(self._scripts.release, keys, args)
+        keys = [k.epoch, k.status, k.hold(token), k.expiry, k.buyers, k.log, k.addresses]
+        reply = await self._call(event_id, self._scripts.release, keys, args)
         self._refused(reply)
         outcome = text(reply[0])
         if outcome == "not_in_hold":
@@ -206,9 +233,8 @@ class Holds:
     async def end(self, event_id: int, token: str, force: bool, kind: str = "expire") -> str:
         """Run EXPIRE on one hold; returns its outcome ("ended", "not_due", "confirming"...)."""
         k = self.keys(event_id)
-        now_ms = self._ctx.clock.now_ms()
-        args = [token, now_ms, STREAM_MAXLEN, TOMBSTONE_TTL_MS, int(force), kind]
-        keys = [k.status, k.hold(token), k.expiry, k.buyers, k.log]
+        args = [token, self.clock(), STREAM_MAXLEN, TOMBSTONE_TTL_MS, int(force), kind]
+        keys = [k.epoch, k.status, k.hold(token), k.expiry, k.buyers, k.log, k.addresses]
         reply = await self._eval(self._scripts.expire, keys, args)
         return text(reply[0])
 
@@ -232,10 +258,9 @@ class Holds:
         if not valid_token(token):
             raise NotHoldOwner()
         k = self.keys(event_id)
-        now_ms = self._ctx.clock.now_ms()
-        args = [buyer_id, token, now_ms, CONFIRM_GRACE_MS, idempotency_key, STREAM_MAXLEN]
-        keys = [k.status, k.hold(token), k.expiry, k.log]
-        reply = await self._eval(self._scripts.mark_confirming, keys, args)
+        args = [buyer_id, token, self.clock(), CONFIRM_GRACE_MS, idempotency_key, STREAM_MAXLEN]
+        keys = [k.epoch, k.status, k.hold(token), k.expiry, k.log]
+        reply = await self._call(event_id, self._scripts.mark_confirming, keys, args)
         self._refused(reply)
         seats = [int(s) for s in text(reply[3]).split(",") if s]
         return text(reply[1]), int(reply[2]), seats
@@ -243,7 +268,7 @@ class Holds:
     async def mark_sold(self, event_id: int, token: str, fencing: int) -> bool:
         """Mark a confirming hold's seats sold; False if the hold is no longer confirming."""
         k = self.keys(event_id)
-        keys = [k.status, k.hold(token), k.expiry, k.log]
+        keys = [k.epoch, k.status, k.hold(token), k.expiry, k.log, k.addresses]
         args: list[Any] = [token, fencing, STREAM_MAXLEN, TOMBSTONE_TTL_MS]
         reply = await self._eval(self._scripts.mark_sold, keys, args)
         return text(reply[0]) == "ok"
@@ -252,7 +277,8 @@ class Holds:
         """Block available seats (all or nothing) or unblock blocked ones; returns changes."""
         k = self.keys(view.event.id)
         args: list[Any] = [STREAM_MAXLEN, "block" if block else "unblock", *seats]
-        reply = await self._call(view.event.id, self._scripts.block, [k.status, k.log], args)
+        keys = [k.epoch, k.status, k.log]
+        reply = await self._call(view.event.id, self._scripts.block, keys, args)
         if text(reply[0]) == "seats_taken":
             raise HoldConflict([view.venue.full_label(s) for s in ints(reply[1:])])
         return int(reply[2])

@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.requests import Request
 
+from httpkit.contract import EventPath, parse_params
 from lockservice.engine import LockEngine
 from lockservice.errors import UnknownSeats
+from lockservice.models import HoldPath
 from lockservice.rules import MAX_SEATS_PER_REQUEST
 from seatmap.context import EventView
-from seatmap.errors import BadRequest, NotFound, Unprocessable
-
-MAX_EVENT_ID = 2**63 - 1
+from seatmap.errors import BadRequest, Unprocessable
 
 
 def iso_ms(ms: int) -> str:
@@ -23,13 +23,16 @@ def iso_ms(ms: int) -> str:
 
 
 async def event_view(service: LockEngine, request: Request) -> EventView:
-    """The event named in the path; 404 if there is none."""
-    event_id = int(request.path_params["event_id"])
-    if event_id > MAX_EVENT_ID:
-        raise NotFound(f"event {event_id} does not exist")
+    """The event named in the path; 400 for a malformed id, 404 if there is none."""
+    event_id = parse_params(EventPath, request.path_params).event_id
     view = await service.ctx.catalog.get(event_id)
     service.events.add(event_id)
     return view
+
+
+def hold_token(request: Request) -> str:
+    """The hold token named in the path (checked against its declared bounds)."""
+    return parse_params(HoldPath, request.path_params).hold_token
 
 
 def seat_indices(view: EventView, raw: object, field: str = "seats") -> list[int]:

@@ -12,18 +12,18 @@ from typing import Any
 import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from httpkit.auth import require_operator
-from httpkit.bodies import json_body, json_response
+from httpkit.bodies import json_response, read_model
+from httpkit.contract import declared, parse_params
+from lockservice import operations as ops
 from lockservice.engine import LockEngine
 from lockservice.errors import HoldConflict
 from lockservice.httpshapes import event_view, iso_ms, seat_indices, seats_json
+from lockservice.models import HoldsQuery, SeatsRequest
 from seatmap.context import EventView
-from seatmap.errors import BadRequest
 from seatmap.status import STATUS_NAMES
-
-MAX_LISTED_HOLDS = 10_000
 
 
 def _counts(
@@ -42,8 +42,8 @@ def operator_routes(service: LockEngine) -> list[BaseRoute]:
     async def set_blocked(request: Request, block: bool) -> Response:
         require_operator(request, ctx)
         view = await event_view(service, request)
-        body = await json_body(request, ctx.settings.max_body_bytes)
-        seats = seat_indices(view, body.get("seats"))
+        body = await read_model(request, SeatsRequest, ctx.settings.max_body_bytes)
+        seats = seat_indices(view, body.seats)
         event_id = view.event.id
         added: list[Any] = []
         async with ctx.pool.acquire() as conn:
@@ -80,11 +80,8 @@ def operator_routes(service: LockEngine) -> list[BaseRoute]:
     async def list_holds(request: Request) -> Response:
         require_operator(request, ctx)
         view = await event_view(service, request)
-        raw_limit = request.query_params.get("limit", "1000")
-        valid = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6
-        if not valid or not 1 <= int(raw_limit) <= MAX_LISTED_HOLDS:
-            raise BadRequest(f"limit must be 1..{MAX_LISTED_HOLDS}", field="limit")
-        return json_response({"holds": await _holds(service, view, int(raw_limit))})
+        limit = parse_params(HoldsQuery, request.query_params, "query").limit
+        return json_response({"holds": await _holds(service, view, limit)})
 
     async def stats(request: Request) -> Response:
         require_operator(request, ctx)
@@ -119,12 +116,11 @@ def operator_routes(service: LockEngine) -> list[BaseRoute]:
             }
         )
 
-    base = "/events/{event_id:int}"
     return [
-        Route(f"{base}/block", block, methods=["POST"]),
-        Route(f"{base}/unblock", unblock, methods=["POST"]),
-        Route(f"{base}/holds", list_holds, methods=["GET"]),
-        Route(f"{base}/stats", stats, methods=["GET"]),
+        declared(block, ops.BLOCK),
+        declared(unblock, ops.UNBLOCK),
+        declared(list_holds, ops.LIST_HOLDS),
+        declared(stats, ops.STATS),
     ]
 
 

@@ -1,10 +1,14 @@
 """Make Redis agree with PostgreSQL, the durable record of what is sold and blocked.
 
-- `ensure_event_state` creates an event's live state when its status key is
-  missing: right after the event is created, or after Redis lost its data. The
-  status bytes are built from `sales` and `blocked_seats`, the fencing counter is
-  raised above every fencing PostgreSQL has recorded, per-buyer counts are
-  rebuilt from the orders, and a `reset` entry tells every follower to reload.
+- `ensure_event_state` creates an event's live state when its epoch key is
+  missing: right after the event is created, or after Redis lost its data (every
+  mutating script refuses to run without the epoch, see `lockservice.keys`). The
+  status bytes are built from `sales` and `blocked_seats`, the next fencing epoch
+  is taken from PostgreSQL's `fencing_epochs` sequence and the fencing counter
+  raised to its floor (and above every fencing PostgreSQL has recorded), so no
+  number handed out before the loss, not even one of a sale still in flight, is
+  handed out again; per-buyer counts are rebuilt from the orders, and a `reset`
+  entry tells every follower to reload.
 - `reconcile_event` corrects a live state that exists: sold seats win over
   anything, blocked seats win over available ones, and seats Redis shows as sold
   or blocked that PostgreSQL does not know go back on sale. Each correction is
@@ -13,17 +17,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from httpkit.errors import is_backend_fault
 from lockservice.adminscripts import Scripts, register_scripts
-from lockservice.keys import event_keys
+from lockservice.keys import FENCING_EPOCH_SPAN, event_keys
+from lockservice.luashared import NO_EPOCH
+from lockservice.pgcalls import bounded
 from seatmap.context import ServiceContext
+from seatmap.errors import SeatmapError, ServiceUnavailable
 from seatmap.livekeys import STREAM_MAXLEN
 from seatmap.status import SeatStatus
+
+log = logging.getLogger(__name__)
+
+# How long a request waits for its event's rebuild before answering 503.
+REBUILD_WAIT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +63,21 @@ class ReconcileResult:
 
 async def read_truth(ctx: ServiceContext, event_id: int) -> Truth:
     """Sold and blocked seats, highest fencing and seats per buyer, from PostgreSQL."""
+    return await bounded(lambda: _read_truth(ctx, event_id), retry=True)
+
+
+async def next_epoch(ctx: ServiceContext) -> int:
+    """A fencing epoch no live state has had before (never repeats, even across crashes)."""
+
+    async def take() -> int:
+        async with ctx.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT nextval('fencing_epochs')"))
+
+    # Retrying may skip an epoch, which is harmless: only repeats would be.
+    return await bounded(take, retry=True)
+
+
+async def _read_truth(ctx: ServiceContext, event_id: int) -> Truth:
     async with ctx.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         sold = await conn.fetch("SELECT seat_index FROM sales WHERE event_id = $1", event_id)
         blocked = await conn.fetch(
@@ -72,24 +102,34 @@ async def read_truth(ctx: ServiceContext, event_id: int) -> Truth:
 async def ensure_event_state(
     ctx: ServiceContext, event_id: int, scripts: Scripts | None = None
 ) -> bool:
-    """Create the event's live state in Redis if it is missing; True if it was built.
+    """Create the event's live state in Redis if its epoch is missing; True if it was built.
 
     Raises NotFound for an unknown event. Safe to call concurrently: the state is
     created by one atomic script that does nothing if another caller won.
     """
     keys = event_keys(ctx.settings.redis_prefix, event_id)
-    if await ctx.redis.exists(keys.status):
+    if await ctx.redis.exists(keys.epoch):
         return False
-    view = await ctx.catalog.get(event_id)
+    view = await bounded(lambda: ctx.catalog.get(event_id), retry=True)
     truth = await read_truth(ctx, event_id)
+    epoch = await next_epoch(ctx)
     status = np.zeros(view.venue.seat_count, dtype=np.uint8)
     status[truth.blocked[truth.blocked < status.size]] = SeatStatus.BLOCKED
     status[truth.sold[truth.sold < status.size]] = SeatStatus.SOLD
     pairs: list[str | int] = [v for pair in truth.seats_by_buyer for v in pair]
+    floor = max(epoch * FENCING_EPOCH_SPAN, truth.max_fencing)
     scripts = scripts or register_scripts(ctx.redis)
     built = await scripts.rebuild(
-        keys=[keys.status, keys.fencing, keys.buyers, keys.expiry, keys.log],
-        args=[STREAM_MAXLEN, status.tobytes(), truth.max_fencing, *pairs],
+        keys=[
+            keys.epoch,
+            keys.status,
+            keys.fencing,
+            keys.buyers,
+            keys.expiry,
+            keys.log,
+            keys.addresses,
+        ],
+        args=[STREAM_MAXLEN, status.tobytes(), epoch, floor, *pairs],
     )
     if built:
         ctx.metrics.reconcile_corrections.labels("rebuild").inc()
@@ -127,7 +167,7 @@ async def reconcile_event(
     )
     reply = list(
         await scripts.reconcile(
-            keys=[keys.status, keys.fencing, keys.log],
+            keys=[keys.epoch, keys.status, keys.fencing, keys.log],
             args=[
                 STREAM_MAXLEN,
                 truth.max_fencing,
@@ -137,7 +177,7 @@ async def reconcile_event(
             ],
         )
     )
-    if reply[0] == b"no_state":
+    if reply[0] == NO_EPOCH.encode():
         return ReconcileResult(rebuilt=await ensure_event_state(ctx, event_id, scripts))
     result = ReconcileResult(False, int(reply[1]), int(reply[2]), int(reply[3]))
     for kind, count in (
@@ -152,5 +192,53 @@ async def reconcile_event(
 
 async def event_ids(ctx: ServiceContext) -> list[int]:
     """Every event id in PostgreSQL."""
-    async with ctx.pool.acquire() as conn:
-        return [int(r[0]) for r in await conn.fetch("SELECT id FROM events ORDER BY id")]
+
+    async def fetch() -> list[int]:
+        async with ctx.pool.acquire() as conn:
+            return [int(r[0]) for r in await conn.fetch("SELECT id FROM events ORDER BY id")]
+
+    return await bounded(fetch, retry=True)
+
+
+class Rebuilds:
+    """Rebuilds of events whose epoch is missing, one at a time per event and process.
+
+    The first request that meets a missing epoch starts the rebuild at once; every
+    request for that event waits for the same rebuild, at most `REBUILD_WAIT_S`,
+    and then gets 503 + Retry-After if it has not finished (PostgreSQL away).
+    """
+
+    def __init__(self, ctx: ServiceContext, scripts: Scripts) -> None:
+        self._ctx = ctx
+        self._scripts = scripts
+        self._running: dict[int, asyncio.Task[bool]] = {}
+
+    def unavailable(self) -> ServiceUnavailable:
+        """The error of a request that met an event still being restored."""
+        return ServiceUnavailable(
+            "this event's live state is being restored from the sales record; retry",
+            retry_after_s=1,
+        )
+
+    async def restore(self, event_id: int) -> None:
+        """Rebuild the event now (or join the rebuild under way); 503 if it cannot finish."""
+        task = self._running.get(event_id)
+        if task is None:
+            task = asyncio.create_task(ensure_event_state(self._ctx, event_id, self._scripts))
+            self._running[event_id] = task
+            task.add_done_callback(lambda done: self._finished(event_id, done))
+        try:
+            async with asyncio.timeout(REBUILD_WAIT_S):
+                await asyncio.shield(task)
+        except SeatmapError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) or is_backend_fault(exc):
+                raise self.unavailable() from exc
+            raise
+
+    def _finished(self, event_id: int, task: asyncio.Task[bool]) -> None:
+        if self._running.get(event_id) is task:
+            del self._running[event_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("rebuilding event %d failed: %r", event_id, task.exception())

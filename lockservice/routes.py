@@ -1,8 +1,10 @@
 """The buyer-facing HTTP API: sessions, holds, best available, confirm, status snapshot.
 
 HTTP only: parse and validate, call `holds`/`sales`, shape JSON. Bodies are read
-with a size limit and parsed with orjson; malformed JSON is a 400, a
-well-formed request that names unknown seats or breaks a rule is a 422.
+with a size limit and decoded into the types of `lockservice.models`; malformed
+JSON or an ill-typed field is a 400, a well-formed request that names unknown
+seats or breaks a rule is a 422. Each route declares its operation
+(`lockservice.operations`), which is what /openapi.json documents.
 """
 
 from __future__ import annotations
@@ -11,23 +13,35 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from httpkit.auth import require_operator
-from httpkit.bodies import json_body, json_response, read_body
+from httpkit.bodies import json_body, json_response, read_model
+from httpkit.contract import declared, parse_params
+from lockservice import operations as ops
 from lockservice import sales
 from lockservice.bestavailable import SeatFilter, hold_best_available
 from lockservice.engine import LockEngine
 from lockservice.holdrecord import Hold
-from lockservice.httpshapes import event_view, iso_ms, seat_indices, seats_json
-from lockservice.ratelimit import client_ip
+from lockservice.httpshapes import event_view, hold_token, iso_ms, seat_indices, seats_json
+from lockservice.models import (
+    BestAvailableRequest,
+    ConfirmHeaders,
+    HoldRequest,
+    ReleaseRequest,
+    SessionRequest,
+)
 from lockservice.rules import MAX_SEATS_PER_BUYER, MAX_SEATS_PER_REQUEST, violation
-from lockservice.sessions import bearer_token, issue_token, require_buyer, verify_token
-from lockservice.sse import status_bin
+from lockservice.sessions import (
+    bearer_token,
+    issue_token,
+    partner_buyer_id,
+    require_buyer,
+    verify_token,
+)
+from lockservice.snapshot import status_bin
 from seatmap.context import EventView
-from seatmap.errors import BadRequest, Unprocessable
-
-MAX_IDEMPOTENCY_KEY_CHARS = 200
+from seatmap.errors import Unprocessable
 
 
 def hold_json(view: EventView, hold: Hold, with_token: bool = True) -> dict[str, Any]:
@@ -54,11 +68,16 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
         return require_buyer(request, ctx.settings.session_secret, ctx.clock.now_ms()).buyer_id
 
     async def create_session(request: Request) -> Response:
-        await read_body(request, limit)  # the body is unused, but never unbounded
+        body = await read_model(request, SessionRequest, limit, required=False)
         await service.limiter.session_created(request)
-        token, session = issue_token(
-            ctx.settings.session_secret, ctx.clock.now_ms(), ctx.settings.session_ttl_s
+        secret, now_ms = ctx.settings.session_secret, ctx.clock.now_ms()
+        account = body.partner_account
+        buyer_id = (
+            partner_buyer_id(secret, ctx.settings.partner_secret, account, now_ms)
+            if account is not None
+            else None
         )
+        token, session = issue_token(secret, now_ms, ctx.settings.session_ttl_s, buyer_id)
         return json_response(
             {
                 "token": token,
@@ -71,31 +90,31 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
     async def create_hold(request: Request) -> Response:
         view = await event_view(service, request)
         buyer_id = buyer(request)
-        body = await json_body(request, limit)
-        accessible = body.get("accessible", False)
-        if not isinstance(accessible, bool):
-            raise BadRequest("accessible must be true or false", field="accessible")
-        seats = seat_indices(view, body.get("seats"))
-        budget = service.limiter.hold_budget(view.event.id, buyer_id, client_ip(request))
-        hold = await holds.hold(view, buyer_id, seats, accessible, budget=budget)
+        body = await read_model(request, HoldRequest, limit)
+        seats = seat_indices(view, body.seats)
+        address = service.limiter.address(request)
+        budget = service.limiter.hold_budget(view.event.id, buyer_id, address)
+        hold = await holds.hold(
+            view, buyer_id, seats, body.accessible, budget=budget, address=address
+        )
         return json_response(hold_json(view, hold), 201)
 
     async def get_hold(request: Request) -> Response:
         view = await event_view(service, request)
-        hold = await holds.get(view.event.id, buyer(request), request.path_params["token"])
+        hold = await holds.get(view.event.id, buyer(request), hold_token(request))
         return json_response(hold_json(view, hold))
 
     async def extend_hold(request: Request) -> Response:
         view = await event_view(service, request)
-        hold = await holds.extend(view, buyer(request), request.path_params["token"])
+        hold = await holds.extend(view, buyer(request), hold_token(request))
         return json_response(hold_json(view, hold))
 
     async def release_hold(request: Request) -> Response:
         view = await event_view(service, request)
         buyer_id = buyer(request)
-        token = request.path_params["token"]
-        body = await json_body(request, limit, required=False)
-        seats = seat_indices(view, body["seats"]) if "seats" in body else None
+        token = hold_token(request)
+        body = await read_model(request, ReleaseRequest, limit, required=False)
+        seats = seat_indices(view, body.seats) if body.seats is not None else None
         remaining = await holds.release(view, buyer_id, token, seats)
         if remaining == 0:
             return Response(status_code=204)
@@ -105,9 +124,10 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
         view = await event_view(service, request)
         buyer_id = buyer(request)
         await service.limiter.hold_attempt(request, view.event.id, buyer_id)
-        body = await json_body(request, limit)
+        body = await read_model(request, BestAvailableRequest, limit)
         seat_filter, count = best_available_request(view, body)
-        hold = await hold_best_available(holds, view, buyer_id, count, seat_filter)
+        address = service.limiter.address(request)
+        hold = await hold_best_available(holds, view, buyer_id, count, seat_filter, address=address)
         return json_response(hold_json(view, hold), 201)
 
     async def confirm(request: Request) -> Response:
@@ -117,17 +137,9 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
         owner = None
         if token is not None:
             owner = verify_token(ctx.settings.session_secret, token, ctx.clock.now_ms()).buyer_id
-        key = request.headers.get("idempotency-key", "")
-        if not key or len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable():
-            raise BadRequest(
-                f"an Idempotency-Key header of 1..{MAX_IDEMPOTENCY_KEY_CHARS} printable "
-                "characters is required",
-                field="Idempotency-Key",
-            )
+        key = parse_params(ConfirmHeaders, request.headers, "header").idempotency_key
         body = await json_body(request, limit, required=False)
-        order = await sales.confirm(
-            ctx, holds, view, request.path_params["token"], key, body, owner
-        )
+        order = await sales.confirm(ctx, holds, view, hold_token(request), key, body, owner)
         payload = {
             "order_id": order.order_id,
             "event_id": order.event_id,
@@ -140,34 +152,29 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
         return json_response(payload, 200 if order.replayed else 201)
 
     async def status_snapshot(request: Request) -> Response:
-        return await status_bin(ctx, await event_view(service, request), request)
+        return await status_bin(service.hub.snapshots, await event_view(service, request), request)
 
-    base = "/events/{event_id:int}"
     return [
-        Route("/sessions", create_session, methods=["POST"]),
-        Route(f"{base}/holds", create_hold, methods=["POST"]),
-        Route(f"{base}/holds/{{token}}", get_hold, methods=["GET"]),
-        Route(f"{base}/holds/{{token}}", release_hold, methods=["DELETE"]),
-        Route(f"{base}/holds/{{token}}/extend", extend_hold, methods=["POST"]),
-        Route(f"{base}/holds/{{token}}/confirm", confirm, methods=["POST"]),
-        Route(f"{base}/best-available", best_available, methods=["POST"]),
-        Route(f"{base}/status.bin", status_snapshot, methods=["GET"]),
+        declared(create_session, ops.CREATE_SESSION),
+        declared(create_hold, ops.CREATE_HOLD),
+        declared(get_hold, ops.GET_HOLD),
+        declared(release_hold, ops.RELEASE_HOLD),
+        declared(extend_hold, ops.EXTEND_HOLD),
+        declared(confirm, ops.CONFIRM),
+        declared(best_available, ops.BEST_AVAILABLE),
+        declared(status_snapshot, ops.STATUS_BIN),
     ]
 
 
-def best_available_request(view: EventView, body: dict[str, Any]) -> tuple[SeatFilter, int]:
-    """Validate a best-available body into a seat filter and a count."""
-    count = body.get("count")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise BadRequest("count must be a positive integer", field="count")
+def best_available_request(view: EventView, body: BestAvailableRequest) -> tuple[SeatFilter, int]:
+    """Check a best-available body against the event into a seat filter and a count."""
+    count = body.count
     rules = view.event.rules
     if count > min(rules.max_seats_per_buyer, MAX_SEATS_PER_REQUEST):
         raise violation(MAX_SEATS_PER_BUYER, view.venue, rules)
-    accessible = body.get("accessible", False)
-    if not isinstance(accessible, bool):
-        raise BadRequest("accessible must be true or false", field="accessible")
-    category = _lookup(body.get("category"), "category", view.venue.categories)
-    section = _lookup(body.get("section"), "section", view.venue.sections)
+    accessible = body.accessible
+    category = _lookup(body.category, "category", view.venue.categories)
+    section = _lookup(body.section, "section", view.venue.sections)
     return (
         SeatFilter(
             category=category,
@@ -180,12 +187,10 @@ def best_available_request(view: EventView, body: dict[str, Any]) -> tuple[SeatF
     )
 
 
-def _lookup(raw: object, field: str, items: tuple[Any, ...]) -> int | None:
+def _lookup(raw: str | None, field: str, items: tuple[Any, ...]) -> int | None:
     """Index of a category/section named by external id or name; None when not given."""
     if raw is None:
         return None
-    if not isinstance(raw, str):
-        raise BadRequest(f"{field} must be a string (id or name)", field=field)
     for item in items:
         if raw in (item.external_id, item.name):
             return int(item.index)

@@ -21,9 +21,18 @@ from seatmap.model import NO_NEIGHBOUR, SeatType, Venue
 
 ORPHAN_SEAT = "orphan_seat"
 MAX_SEATS_PER_BUYER = "max_seats_per_buyer"
+MAX_SEATS_PER_ADDRESS = "max_seats_per_address"
 NOT_CONTIGUOUS = "not_contiguous"
 ACCESSIBLE_ONLY = "accessible_only"
-RULE_CODES = (ORPHAN_SEAT, MAX_SEATS_PER_BUYER, NOT_CONTIGUOUS, ACCESSIBLE_ONLY)
+RULE_CODES = (
+    ORPHAN_SEAT,
+    MAX_SEATS_PER_BUYER,
+    MAX_SEATS_PER_ADDRESS,
+    NOT_CONTIGUOUS,
+    ACCESSIBLE_ONLY,
+)
+# Rules about how many seats someone has, not about where the seats are.
+COUNT_RULES = (MAX_SEATS_PER_BUYER, MAX_SEATS_PER_ADDRESS)
 
 RESTRICTED_TYPES = (SeatType.WHEELCHAIR.value, SeatType.COMPANION.value)
 # No request names more seats than this, whatever the event allows.
@@ -68,7 +77,7 @@ def rule_args(rules: EventRules) -> list[int]:
     ]
 
 
-def describe(rule: str, rules: EventRules, held_already: int = 0) -> str:
+def describe(rule: str, rules: EventRules, held_already: int = 0, address_cap: int = 0) -> str:
     """The human explanation of a broken rule."""
     if rule == ORPHAN_SEAT:
         return "the hold would leave a single empty seat next to it; choose seats that don't"
@@ -76,6 +85,11 @@ def describe(rule: str, rules: EventRules, held_already: int = 0) -> str:
         return (
             f"a buyer may have at most {rules.max_seats_per_buyer} seats in this event "
             f"(you already have {held_already})"
+        )
+    if rule == MAX_SEATS_PER_ADDRESS:
+        return (
+            f"at most {address_cap} seats may be held at once from one network address in "
+            f"this event ({held_already} are); buy or release some first"
         )
     if rule == NOT_CONTIGUOUS:
         return "seats must be next to each other in one row"
@@ -115,12 +129,14 @@ def violation(
     seats: Sequence[int] = (),
     held_already: int = 0,
     alternative: list[str] | None = None,
+    address_cap: int = 0,
 ) -> RuleViolation:
     """The error for a broken rule, naming the seats involved."""
     extra: dict[str, object] = {}
     if seats:
         extra["seats"] = [venue.full_label(s) for s in dict.fromkeys(seats)]
-    if rule == MAX_SEATS_PER_BUYER:
-        extra["limit"] = rules.max_seats_per_buyer
+    if rule in COUNT_RULES:
+        extra["limit"] = address_cap if rule == MAX_SEATS_PER_ADDRESS else rules.max_seats_per_buyer
         extra["held"] = held_already
-    return RuleViolation(rule, describe(rule, rules, held_already), alternative, **extra)
+    detail = describe(rule, rules, held_already, address_cap)
+    return RuleViolation(rule, detail, alternative, **extra)

@@ -9,6 +9,11 @@
    defence against selling a seat twice.
 4. After the commit, mark the seats sold in Redis. If that step is lost, the
    sweeper (for a hold stuck in confirming) or the reconciler finishes it.
+
+Every step runs within bounded time (`lockservice.pgcalls`). A confirm is
+idempotent under its key, so after a connection-level fault it is run once more
+on a fresh connection; if PostgreSQL stays away the caller gets 503 and may
+retry with the same key, which yields the one order (or makes it).
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ import orjson
 from lockservice.errors import HoldConflict, IdempotencyMismatch, NotHoldOwner
 from lockservice.holds import Holds
 from lockservice.keys import event_keys
+from lockservice.pgcalls import PG_CALL_TIMEOUT_S, bounded
 from lockservice.reconcile import reconcile_event
 from seatmap.context import EventView, ServiceContext
 
 ADVISORY_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))"
+# A whole confirm (lock, look up, freeze the hold, insert, commit) may take this long.
+CONFIRM_TIMEOUT_S = 2 * PG_CALL_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,22 @@ async def confirm(
     buyer_id: str | None = None,
 ) -> Order:
     """Sell the hold's seats (see the module docstring); `buyer_id`, if given, must own it."""
+
+    async def attempt() -> Order:
+        return await _confirm(ctx, holds, view, hold_token, idempotency_key, body, buyer_id)
+
+    return await bounded(attempt, retry=True, timeout_s=CONFIRM_TIMEOUT_S)
+
+
+async def _confirm(
+    ctx: ServiceContext,
+    holds: Holds,
+    view: EventView,
+    hold_token: str,
+    idempotency_key: str,
+    body: dict[str, Any],
+    buyer_id: str | None,
+) -> Order:
     event_id = view.event.id
     wanted_hash = request_hash(hold_token, body)
     started = time.perf_counter()
@@ -158,12 +182,16 @@ async def resolve_stuck(ctx: ServiceContext, holds: Holds, event_id: int, hold_t
         await holds.end(event_id, hold_token, force=False)
         return "gone"
     fencing = int(fencing_raw)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        # Wait for an attempt still running under the same key, then look.
-        await conn.execute(ADVISORY_LOCK_SQL, (confirm_key or b"").decode(), event_id)
-        order_id = await conn.fetchval(
-            "SELECT id FROM orders WHERE event_id = $1 AND fencing = $2", event_id, fencing
-        )
+
+    async def look_up() -> Any:
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            # Wait for an attempt still running under the same key, then look.
+            await conn.execute(ADVISORY_LOCK_SQL, (confirm_key or b"").decode(), event_id)
+            return await conn.fetchval(
+                "SELECT id FROM orders WHERE event_id = $1 AND fencing = $2", event_id, fencing
+            )
+
+    order_id = await bounded(look_up, retry=True)
     if order_id is not None:
         await holds.mark_sold(event_id, hold_token, fencing)
         return "sold"

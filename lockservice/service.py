@@ -1,19 +1,35 @@
-"""The lock service over HTTP: buyer and operator routes, the live stream, the contract."""
+"""The lock service over HTTP: buyer and operator routes and the live stream."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from httpkit.contract import declared
+from httpkit.cors import CorsPaths
 from lockservice.engine import DEFAULT_HEARTBEAT_S, LockEngine
-from lockservice.openapi import openapi_json
+from lockservice.operations import STREAM
 from lockservice.operator import operator_routes
 from lockservice.routes import buyer_routes
 from lockservice.sse import EventStream
 from seatmap.context import ServiceContext
 
-__all__ = ["DEFAULT_HEARTBEAT_S", "LockService"]
+__all__ = ["CORS_PATHS", "DEFAULT_HEARTBEAT_S", "LockService"]
+
+# Public reads (any origin) and the buyer API (SEATMAP_CORS_ORIGINS only); operator routes
+# and confirm get no CORS at all. /openapi.json is public in every app (httpkit.compose).
+CORS_PATHS = CorsPaths(
+    public=(
+        "/events/{event_id:int}/stream",
+        "/events/{event_id:int}/status.bin",
+    ),
+    buyer=(
+        "/sessions",
+        "/events/{event_id:int}/holds",
+        "/events/{event_id:int}/holds/{token}",
+        "/events/{event_id:int}/holds/{token}/extend",
+        "/events/{event_id:int}/best-available",
+    ),
+)
 
 
 class LockService(LockEngine):
@@ -21,13 +37,10 @@ class LockService(LockEngine):
 
     def __init__(self, ctx: ServiceContext, sse_heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> None:
         super().__init__(ctx, sse_heartbeat_s)
-
-        async def openapi(request: Request) -> Response:
-            return Response(openapi_json(), media_type="application/json")
-
+        # The stream parses its own path; the int convertor keeps non-digits off it.
+        stream = declared(EventStream(ctx, self.hub), STREAM, path="/events/{event_id:int}/stream")
         self.routes: list[BaseRoute] = [
             *buyer_routes(self),
             *operator_routes(self),
-            Route("/events/{event_id:int}/stream", EventStream(ctx, self.hub), methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET"]),
+            stream,
         ]

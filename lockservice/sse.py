@@ -1,91 +1,60 @@
-"""Live seat changes as server-sent events, and the status snapshot they start from.
+"""Live seat changes as server-sent events: `GET /events/{id}/stream`.
 
-`GET /events/{id}/stream` is plain ASGI streaming. One broadcaster per event
-and process (`lockservice.fanout`) follows the event through `ctx.feed` and
-writes each change, serialised once, to every local client. Message: SSE `id` =
-the change-log Stream id, `data` =
-`{"kind", "seats": [[index, status], ...], "dirty": {"z": [[x0, y0, x1, y1], ...]}}`
-with public statuses (confirming shows as held). A client that reconnects with
-Last-Event-ID (header, or `?last_event_id=` for the first connection) first gets
-exactly the entries after that id from XRANGE, then the live ones, deduplicated
-by id; if entries it needs were trimmed it gets `event: reset` (reload
-`status.bin`, whose ETag is the Stream id it reflects).
+Plain ASGI streaming. One broadcaster per event and process
+(`lockservice.broadcaster`) follows the event through `ctx.feed` and writes each
+message (`lockservice.ssewire`: the SSE `id` is a position, "Stream id.generation")
+to every local client. A client that resumes with Last-Event-ID (header, or
+`?last_event_id=` for the first connection) first gets exactly the entries after
+that position, then the live ones, deduplicated by id; if that cannot be proven
+complete (another life of the Stream, a position ahead of it, or further back
+than the replay bounds) it gets `event: reset` and reloads `status.bin`
+(`lockservice.snapshot`), whose ETag is the position it reflects.
+
+Once the response has started, a failure ends that one stream cleanly (logged
+once as a warning); the client reconnects with Last-Event-ID. Requests signed by
+a GRIP proxy get the catch-up and are then handed to the proxy (`lockservice.grip`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from typing import Any
+from collections.abc import Awaitable
 
-import orjson
-from redis.exceptions import ResponseError
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from lockservice.fanout import (
-    HEARTBEAT,
-    Broadcaster,
-    Connection,
-    StreamId,
-    reset_message,
-    stream_id,
-)
-from lockservice.keys import event_keys
-from lockservice.reconcile import ensure_event_state
-from seatmap.changefeed import ChangeEntry, parse_entry
+from lockservice.broadcaster import Broadcaster
+from lockservice.fanout import Connection
+from lockservice.grip import hold_headers, via_grip_proxy
+from lockservice.snapshot import SnapshotReader
+from lockservice.ssewire import HEARTBEAT, sse_message
 from seatmap.context import EventView, ServiceContext
 from seatmap.errors import NotFound, ServiceUnavailable
-from seatmap.grid import dirty_tiles
-from seatmap.livekeys import STREAM_MAXLEN
-from seatmap.status import PUBLIC_STATUS
+
+__all__ = ["EventStream", "StreamHub", "sse_message"]
 
 MAX_EVENT_ID = 2**63 - 1
-STREAM_ID_RE = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 RETRY_MS = 2000
-BACKLOG_BATCH = 1000
-MEMO_KEY = "lockservice.sse"
-PUBLIC_TABLE = bytes(PUBLIC_STATUS.get(i, i) for i in range(256))
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-
-
-def sse_message(entry: ChangeEntry, view: EventView) -> bytes:
-    """The SSE bytes of one change-log entry, built once per entry and process."""
-    cached: bytes | None = entry.memo.get(MEMO_KEY)
-    if cached is None:
-        if entry.kind == "reset":
-            cached = f"id: {entry.id}\nevent: reset\ndata: {{}}\n\n".encode()
-        else:
-            status = PUBLIC_STATUS.get(entry.status, entry.status)
-            dirty = dirty_tiles(view.venue, view.grid, entry.seats)
-            data = orjson.dumps(
-                {
-                    "kind": entry.kind,
-                    "seats": [[s, status] for s in entry.seats.tolist()],
-                    "dirty": {str(z): rects for z, rects in dirty.items()},
-                }
-            )
-            cached = b"id: " + entry.id.encode() + b"\ndata: " + data + b"\n\n"
-        entry.memo[MEMO_KEY] = cached
-    return cached
-
-
+RETRY = f"retry: {RETRY_MS}\n\n".encode()
 SHUTDOWN = f"retry: {RETRY_MS}\n: server restarting\n\n".encode()
+CATCH_UP_TURNS = 32
 
 
 class StreamHub:
-    """This process's broadcasters (one per event), heartbeats, and the end at shutdown."""
+    """This process's broadcasters (one per event), snapshots, heartbeats, and the end."""
 
     def __init__(self, ctx: ServiceContext, heartbeat_s: float) -> None:
         self.ctx = ctx
         self.heartbeat_s = heartbeat_s
         self.broadcasters: dict[int, Broadcaster] = {}
+        self.snapshots = SnapshotReader(ctx)
+        self.turns = asyncio.Semaphore(CATCH_UP_TURNS)  # catch-ups being sent at once
         self.closed = False
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -103,7 +72,7 @@ class StreamHub:
             async with self._lock:
                 found = self.broadcasters.get(view.event.id)
                 if found is None or not found.alive:
-                    found = Broadcaster(self.ctx, view.event.id, lambda e: sse_message(e, view))
+                    found = Broadcaster(self.ctx, view)
                     self.broadcasters[view.event.id] = found
         await found.ready()
         return found
@@ -148,99 +117,72 @@ class EventStream:
             raise NotFound(f"event {event_id} does not exist")
         view = await self._ctx.catalog.get(event_id)
         last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        handed_over = via_grip_proxy(request.headers.get("grip-sig"), self._ctx.settings)
         del request
         if self._hub.closed:
             raise ServiceUnavailable("the server is shutting down", retry_after_s=2)
-        broadcaster = await self._hub.broadcaster(view)
-        conn = Connection(send, broadcaster)
-        broadcaster.connections.add(conn)
-        self._ctx.metrics.sse_connections.inc()
+        # Streams start in turns (CATCH_UP_TURNS at a time), so a reconnect storm is served
+        # in many short steps of the event loop, not one long one; a turn never waits for a
+        # client's socket.
+        conn: Connection | None = None
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            await self._body(send, f"retry: {RETRY_MS}\n\n".encode())
-            conn.sent = max(conn.sent, await self._backlog(send, view, last_id))
-            await conn.flush()  # what arrived meanwhile, then live
-            if self._hub.closed:
-                await self._body(send, SHUTDOWN, more=False)
-                return
-            while (await receive())["type"] != "http.disconnect":
-                pass
+            async with self._hub.turns:
+                broadcaster = await self._hub.broadcaster(view)
+                if handed_over:
+                    await self._hand_over(send, broadcaster, last_id)
+                    return
+                conn = Connection(send, broadcaster)
+                broadcaster.connections.add(conn)
+                self._ctx.metrics.sse_connections.inc()
+                begin = self._begin(conn, broadcaster, last_id)
+                started = await self._ended_on_error(conn, send, begin)
+            if started and await self._ended_on_error(conn, send, self._go_live(conn)):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
         finally:
-            conn.closed = True
-            broadcaster.connections.discard(conn)
-            self._ctx.metrics.sse_connections.dec()
+            if conn is not None:
+                conn.closed = True
+                broadcaster.connections.discard(conn)
+                self._ctx.metrics.sse_connections.dec()
 
     @staticmethod
-    async def _body(send: Send, data: bytes, more: bool = True) -> None:
-        await send({"type": "http.response.body", "body": data, "more_body": more})
+    async def _begin(conn: Connection, broadcaster: Broadcaster, last_id: str | None) -> bool:
+        """Send the head, the retry hint and what the client missed (never waiting for it)."""
+        await conn.send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        payload, sid = await broadcaster.catch_up(last_id)
+        if sid is not None:
+            conn.resume_at(sid)
+        conn.write(RETRY + payload)
+        return True
 
-    async def _backlog(self, send: Send, view: EventView, last_id: str | None) -> StreamId:
-        """Send what a resuming client missed; returns the newest id it now has."""
-        if last_id is None:
-            return (-1, -1)
-        key = event_keys(self._ctx.settings.redis_prefix, view.event.id).log
-        match = STREAM_ID_RE.match(last_id.strip())
-        info = await self._stream_info(key)
-        tail = info.get("last-generated-id", "0-0")
-        if (
-            match is None
-            or self._trimmed(info, stream_id(last_id))
-            or (stream_id(last_id) > stream_id(tail))
-        ):
-            await self._body(send, reset_message(tail, "resume_unavailable"))
-            return stream_id(tail)
-        sent = stream_id(last_id)
-        while True:
-            start = f"{sent[0]}-{sent[1] + 1}"
-            batch: Any = await self._ctx.redis.xrange(key, min=start, count=BACKLOG_BATCH)
-            for entry_id, fields in batch:
-                entry = parse_entry(entry_id, fields)
-                await self._body(send, sse_message(entry, view))
-                sent = stream_id(entry.id)
-            if len(batch) < BACKLOG_BATCH:
-                return sent
-
-    async def _stream_info(self, key: str) -> dict[str, Any]:
-        try:
-            raw = await self._ctx.redis.xinfo_stream(key)
-        except ResponseError:  # no such stream: nothing to resume from
-            return {}
-        return {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in raw.items()
-        }
-
-    @staticmethod
-    def _trimmed(info: dict[str, Any], last: StreamId) -> bool:
-        """Whether entries after `last` may be missing (trimmed, or no stream at all)."""
-        first = info.get("first-entry")
-        if not first:
-            return True
-        first_id = first[0].decode() if isinstance(first[0], bytes) else str(first[0])
-        if last >= stream_id(first_id):
+    async def _go_live(self, conn: Connection) -> bool:
+        """Send what queued meanwhile, then live messages; False if the server is closing."""
+        await conn.go_live()
+        if self._hub.closed:
+            conn.end(SHUTDOWN)
             return False
-        added = info.get("entries-added")  # Redis 7; Redis 6 trims only once full
-        if added is None:
-            return int(info.get("length", 0)) >= STREAM_MAXLEN
-        return int(added) > int(info.get("length", 0))
+        return True
+
+    @staticmethod
+    async def _ended_on_error(conn: Connection, send: Send, step: Awaitable[bool]) -> bool:
+        """Run a step of a started response; an error ends this stream only (one warning)."""
+        try:
+            return await step
+        except Exception as exc:
+            conn.fail(exc)
+            with contextlib.suppress(Exception):
+                await _body(send, b"", more=False)
+            return False
+
+    async def _hand_over(self, send: Send, broadcaster: Broadcaster, last_id: str | None) -> None:
+        """Answer with the catch-up and let the GRIP proxy hold the stream open."""
+        payload, _ = await broadcaster.catch_up(last_id)
+        body = RETRY + payload
+        headers = [*hold_headers(self._ctx.settings, broadcaster.event_id)]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
-async def status_bin(ctx: ServiceContext, view: EventView, request: Request) -> Response:
-    """`GET /events/{id}/status.bin`: one public status byte per seat; ETag = Stream id."""
-    keys = event_keys(ctx.settings.redis_prefix, view.event.id)
-    for _ in range(2):
-        async with ctx.redis.pipeline(transaction=True) as pipe:
-            pipe.get(keys.status)
-            pipe.xrevrange(keys.log, count=1)
-            raw, newest = await pipe.execute()
-        if raw is not None:
-            break
-        await ensure_event_state(ctx, view.event.id)
-    last_id = newest[0][0].decode() if newest else "0-0"
-    etag = f'"{last_id}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Last-Event-ID": last_id}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    body = (raw or b"").translate(PUBLIC_TABLE)[: view.venue.seat_count]
-    body += bytes(view.venue.seat_count - len(body))
-    return Response(body, media_type="application/octet-stream", headers=headers)
+async def _body(send: Send, data: bytes, more: bool = True) -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": more})

@@ -2,10 +2,19 @@
 
 One `ChangeFeed` per process keeps, for every event in use, a numpy array of
 seat statuses that is current to within one Stream read, and hands every
-change-log entry to local subscribers (the SSE endpoint). It reads a snapshot
-(status bytes + last Stream id) in one MULTI/EXEC, then follows the Stream
-from that id, so no change is missed or applied twice. If Redis goes away the
-last known statuses stay in memory and the follower retries with backoff.
+change-log entry to local subscribers (the SSE broadcaster, the GRIP publisher).
+It reads a snapshot (status bytes, newest Stream id and the Stream's generation
+token) in one MULTI/EXEC, then follows the Stream from that id, so no change is
+missed or applied twice.
+
+A follower never skips entries silently. After every read it checks the
+generation token kept beside the Stream (`seatmap.livekeys.generation_key`): a
+new or missing token means the Stream was lost and recreated (Redis restarted
+empty, a flush), so it reloads the snapshot and hands subscribers a `reset`
+entry, as it does for a `reset` entry in the log itself. After a lost connection
+it goes on from its last id if the generation is unchanged and that entry is
+still in the Stream, and otherwise reloads and resets likewise. While Redis is
+away the last known statuses stay in memory.
 """
 
 from __future__ import annotations
@@ -13,25 +22,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
-from seatmap.livekeys import status_key, stream_key
+from seatmap.livekeys import generation_key, status_key, stream_key
+from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient
 
 log = logging.getLogger(__name__)
 
 RawEntry = tuple[bytes, dict[bytes, bytes]]
-SUBSCRIBER_QUEUE_SIZE = 1024
+SUBSCRIBER_QUEUE_SIZE = 10_000  # entries are shared: a reference each
 READ_BLOCK_MS = 1000
 READ_COUNT = 500
 RETRY_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
 STOP_TIMEOUT_S = 5.0
+GENERATION_BYTES = 6  # a random token per life of a Stream: 12 hex digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +52,16 @@ class ChangeEntry:
     kind: str
     status: int
     seats: npt.NDArray[np.int64]
+    # The generation token of the Stream the entry was read from ("" if not known).
+    generation: str = ""
     # Per-entry memo for consumers that serialise once for many clients.
     memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> ChangeEntry:
-    """Decode one raw XREAD/XRANGE entry into a ChangeEntry."""
+def parse_entry(
+    entry_id: bytes | str, fields: dict[bytes, bytes], generation: str = ""
+) -> ChangeEntry:
+    """Decode one raw XREAD/XRANGE entry of a Stream of `generation` into a ChangeEntry."""
     raw_seats = fields.get(b"seats", b"")
     seats = np.array(raw_seats.split(b","), dtype=np.int64) if raw_seats else np.empty(0, np.int64)
     return ChangeEntry(
@@ -55,7 +69,13 @@ def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> ChangeEntr
         kind=fields.get(b"kind", b"").decode(),
         status=int(fields.get(b"status", b"0")),
         seats=seats,
+        generation=generation,
     )
+
+
+def reset_entry(entry_id: str, generation: str) -> ChangeEntry:
+    """An entry that tells subscribers to reload everything as of `entry_id`."""
+    return ChangeEntry(entry_id, "reset", 0, np.empty(0, np.int64), generation)
 
 
 class Subscription:
@@ -76,17 +96,21 @@ class Subscription:
 class EventFollower:
     """Status array and subscribers of one event, kept current by one reader task."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, event_id: int, seat_count: int) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, event_id: int, seat_count: int) -> None:
         self.redis = redis
-        self.prefix = prefix
         self.event_id = event_id
         self.seat_count = seat_count
         self.status: npt.NDArray[np.uint8] = np.zeros(seat_count, dtype=np.uint8)
         self.last_id = "0-0"
+        self.generation = ""
+        self.has_state = False  # the status key existed at the last snapshot
         self.version = 0
         self.subscribers: set[Subscription] = set()
         self.ready = asyncio.Event()
         self.connected = False
+        self._status_key = status_key(prefix, event_id)
+        self._stream_key = stream_key(prefix, event_id)
+        self._generation_key = generation_key(prefix, event_id)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -109,16 +133,23 @@ class EventFollower:
         self._task = None
 
     async def load_snapshot(self) -> None:
-        """Read status bytes and the newest Stream id atomically, replacing local state."""
+        """Read status bytes, newest Stream id and generation atomically, replacing local state.
+
+        A missing generation token is created here, in the same transaction.
+        """
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(status_key(self.prefix, self.event_id))
-            pipe.xrevrange(stream_key(self.prefix, self.event_id), count=1)
-            raw, newest = await pipe.execute()
+            pipe.set(self._generation_key, secrets.token_hex(GENERATION_BYTES), nx=True)
+            pipe.get(self._generation_key)
+            pipe.get(self._status_key)
+            pipe.xrevrange(self._stream_key, count=1)
+            _, generation, raw, newest = await pipe.execute()
         status = np.zeros(self.seat_count, dtype=np.uint8)
         if raw:
             data = np.frombuffer(raw, dtype=np.uint8)[: self.seat_count]
             status[: data.size] = data
         self.status = status
+        self.has_state = raw is not None
+        self.generation = generation.decode()
         self.last_id = newest[0][0].decode() if newest else "0-0"
         self.version += 1
 
@@ -132,41 +163,70 @@ class EventFollower:
         for sub in list(self.subscribers):
             sub.deliver(entry)
 
+    async def _resync(self, why: str) -> None:
+        """Reload the snapshot and tell subscribers to reload too."""
+        old = self.generation
+        await self.load_snapshot()
+        log.warning(
+            "change log of event %s: %s; reloaded at %s (generation %s -> %s)",
+            self.event_id, why, self.last_id, old, self.generation,
+        )  # fmt: skip
+        self.apply(reset_entry(self.last_id, self.generation))
+
+    async def _continuous(self) -> bool:
+        """After a lost connection: whether reading on from `last_id` misses nothing."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._generation_key)
+            pipe.xrange(self._stream_key, min=self.last_id, max=self.last_id)
+            generation, found = await pipe.execute()
+        same = generation is not None and generation.decode() == self.generation
+        return same and (self.last_id == "0-0" or bool(found))
+
+    async def _read(self) -> None:
+        """One blocking read; entries are applied only if the Stream is still the same one."""
+        reply = await self.redis.xread(
+            {self._stream_key: self.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
+        )
+        # Read after the entries: if they came from a recreated Stream, the token changed.
+        generation: Any = await self.redis.get(self._generation_key)
+        if generation is None or generation.decode() != self.generation:
+            await self._resync("the Stream was recreated")
+            return
+        streams = cast(list[tuple[bytes, list[RawEntry]]], reply or [])
+        for _stream, entries in streams:
+            for entry_id, fields in entries:
+                entry = parse_entry(entry_id, fields, self.generation)
+                if entry.kind == "reset":
+                    await self._resync("a reset entry")
+                    return
+                self.apply(entry)
+
     async def _run(self) -> None:
         attempt = 0
-        need_snapshot = True
+        lost = False
         while not self._stopping:
             try:
-                if need_snapshot:
+                if not self.generation:  # no snapshot yet
+                    first = not self.ready.is_set()
                     await self.load_snapshot()
-                    need_snapshot = False
-                    self.connected = True
-                    self.ready.set()
-                reply = await self.redis.xread(
-                    {stream_key(self.prefix, self.event_id): self.last_id},
-                    count=READ_COUNT,
-                    block=READ_BLOCK_MS,
-                )
-                attempt = 0
+                    if not first:  # subscribers started from nothing meanwhile
+                        self.apply(reset_entry(self.last_id, self.generation))
+                elif lost and not await self._continuous():
+                    await self._resync("entries may be gone after a lost connection")
+                lost = False
                 self.connected = True
-                streams = cast(list[tuple[bytes, list[RawEntry]]], reply or [])
-                for _stream, entries in streams:
-                    for entry_id, fields in entries:
-                        entry = parse_entry(entry_id, fields)
-                        if entry.kind == "reset":
-                            await self.load_snapshot()
-                            self.apply(entry)
-                        else:
-                            self.apply(entry)
+                self.ready.set()
+                await self._read()
+                attempt = 0
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 self.connected = False
+                lost = True
                 self.ready.set()  # serve the last known statuses meanwhile
                 delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
                 attempt += 1
                 log.warning("change feed of event %s lost Redis: %s", self.event_id, exc)
-                need_snapshot = True
                 await asyncio.sleep(delay)
 
 
@@ -175,7 +235,7 @@ class ChangeFeed:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         prefix: str,
         seat_count_of: Callable[[int], Awaitable[int]],
     ) -> None:

@@ -8,31 +8,44 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
-import redis.asyncio as aioredis
 
 from seatmap.changefeed import ChangeFeed
 from seatmap.events import Event, get_event
 from seatmap.grid import TileGrid, grid_for
 from seatmap.metrics import Metrics, create_metrics
 from seatmap.model import Venue
+from seatmap.redisclient import RedisClient
 from seatmap.settings import Settings
 from seatmap.venuestore import load_venue
 
 
 class Clock(Protocol):
-    """Where time comes from; tests pass a fake one."""
+    """Where time comes from; tests pass a fake one.
+
+    Hold expiry, extension and rate limits run on Redis's clock (`TIME` inside the
+    scripts), so app hosts whose clocks disagree still agree on them; `pinned_ms`
+    lets a test fix the time those scripts see instead.
+    """
 
     def now_ms(self) -> int:
-        """Milliseconds since the Unix epoch."""
+        """Milliseconds since the Unix epoch, by this host's clock."""
+        ...
+
+    def pinned_ms(self) -> int:
+        """The time Redis scripts must use instead of Redis's own clock; 0 = Redis's clock."""
         ...
 
 
 class SystemClock:
-    """The real wall clock."""
+    """The real wall clock; scripts use Redis's."""
 
     def now_ms(self) -> int:
         """Milliseconds since the Unix epoch."""
         return time.time_ns() // 1_000_000
+
+    def pinned_ms(self) -> int:
+        """0: scripts read Redis's own clock."""
+        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +101,7 @@ class ServiceContext:
 
     settings: Settings
     pool: asyncpg.Pool
-    redis: aioredis.Redis
+    redis: RedisClient
     catalog: EventCatalog
     feed: ChangeFeed
     clock: Clock = field(default_factory=SystemClock)
@@ -96,9 +109,10 @@ class ServiceContext:
 
 
 def build_context(
-    settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis, clock: Clock | None = None
+    settings: Settings, pool: asyncpg.Pool, redis: RedisClient, clock: Clock | None = None
 ) -> ServiceContext:
-    """Wire a context from live connections; `redis` must not decode responses."""
+    """Wire a context from live connections; `redis` (one server or a cluster) must not decode
+    responses."""
     catalog = EventCatalog(pool)
     feed = ChangeFeed(redis, settings.redis_prefix, catalog.seat_count)
     return ServiceContext(settings, pool, redis, catalog, feed, clock or SystemClock())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from seatmap.errors import BadRequest, NotFound
+from seatmap.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,27 +23,43 @@ class EventRules:
     restrict_accessible: bool = True
     hold_ttl_s: int = 600
     max_hold_s: int = 1800
+    # Where the viewer's "Continue" takes the buyer (with event= and hold= added); "" for none.
+    checkout_url: str = ""
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> EventRules:
-        """Build rules from JSON, rejecting unknown keys and wrong types."""
+    def defaults(cls, settings: Settings) -> EventRules:
+        """The rules of an event that sets none of its own (hold times from the settings)."""
+        return cls(hold_ttl_s=settings.hold_ttl_s, max_hold_s=settings.max_hold_s)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], defaults: EventRules | None = None) -> EventRules:
+        """Rules from JSON over `defaults`, rejecting unknown keys, wrong types and nonsense."""
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if key not in known:
                 raise BadRequest(f"unknown event setting {key!r}", field=key)
-            expected = bool if known[key].type in ("bool", bool) else int
+            kind = known[key].type
+            expected = bool if kind in ("bool", bool) else (str if kind in ("str", str) else int)
+            if expected is str and not isinstance(value, str):
+                raise BadRequest(f"event setting {key!r} must be a string", field=key)
             if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise BadRequest(f"event setting {key!r} must be an integer", field=key)
             if expected is bool and not isinstance(value, bool):
                 raise BadRequest(f"event setting {key!r} must be true or false", field=key)
             values[key] = value
-        rules = cls(**values)
-        if not 1 <= rules.max_seats_per_buyer <= 100:
+        return replace(defaults or cls(), **values).checked()
+
+    def checked(self) -> EventRules:
+        """These rules, or BadRequest naming the first value out of range."""
+        if not 1 <= self.max_seats_per_buyer <= 100:
             raise BadRequest("max_seats_per_buyer must be 1..100", field="max_seats_per_buyer")
-        if not 10 <= rules.hold_ttl_s <= rules.max_hold_s <= 24 * 3600:
+        if not 10 <= self.hold_ttl_s <= self.max_hold_s <= 24 * 3600:
             raise BadRequest("need 10 <= hold_ttl_s <= max_hold_s <= 86400", field="hold_ttl_s")
-        return rules
+        url = self.checkout_url
+        if url and (len(url) > 2000 or not url.startswith(("https://", "http://")) or " " in url):
+            raise BadRequest("checkout_url must be an http(s) URL", field="checkout_url")
+        return self
 
     def to_json(self) -> dict[str, Any]:
         """The rules as a JSON object."""

@@ -9,7 +9,10 @@ Change-log entry (one Redis Stream entry per state change), fields:
   kind    hold | release | expire | confirming | sold | block | unblock | reconcile
   status  the new SeatStatus value (decimal) of every seat listed
   seats   comma-separated seat indices
-The entry id is the Stream id ("ms-seq"), used as the SSE event id.
+The entry id is the Stream id ("ms-seq"). Stream ids alone cannot tell one life
+of a Stream from the next (Redis restarted empty, the key deleted), so a random
+generation token is kept beside each Stream; SSE ids and snapshot ETags carry
+both ("ms-seq.generation"), and a resume from another generation is a reset.
 """
 
 from __future__ import annotations
@@ -31,3 +34,13 @@ def status_key(prefix: str, event_id: int) -> str:
 def stream_key(prefix: str, event_id: int) -> str:
     """Stream key: the event's change log (see the module docstring)."""
     return f"{event_tag(prefix, event_id)}:log"
+
+
+def generation_key(prefix: str, event_id: int) -> str:
+    """String key: the random token of the Stream's current life (no TTL).
+
+    Created with SET NX by the first reader that finds it missing, so it is lost
+    whenever the Stream is (a restart without data, a flush) and then comes back
+    with a new value: a follower or a client holding the old one must reload.
+    """
+    return f"{event_tag(prefix, event_id)}:loggen"

@@ -90,7 +90,9 @@ class SeatTable:
     """Per-seat columns, all of length N and indexed by seat index.
 
     `left`/`right` hold the neighbouring seat index along the row, or
-    NO_NEIGHBOUR at a row end, an aisle or a gap.
+    NO_NEIGHBOUR at a row end, an aisle or a gap. `source_ids` keeps the id
+    each seat had in its source file where that differs from its external id
+    (a pretix plan may repeat a seat guid); it is empty when none differs.
     """
 
     external_ids: tuple[str, ...]
@@ -105,9 +107,14 @@ class SeatTable:
     seat_type: npt.NDArray[np.uint8]
     left: npt.NDArray[np.int32]
     right: npt.NDArray[np.int32]
+    source_ids: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.external_ids)
+
+    def source_id(self, seat_index: int) -> str:
+        """The seat's id in its source file (its external id unless the file repeated it)."""
+        return (self.source_ids or self.external_ids)[seat_index]
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +187,7 @@ def compute_content_hash(venue: Venue) -> str:
     seats = venue.seats
     digest.update("\x1f".join(seats.external_ids).encode())
     digest.update("\x1f".join(seats.labels).encode())
+    digest.update("\x1f".join(seats.source_ids).encode())
     for column in (
         seats.x,
         seats.y,

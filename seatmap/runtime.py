@@ -4,39 +4,43 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-
-import redis.asyncio as aioredis
+from typing import Literal
 
 from seatmap.context import Clock, ServiceContext, build_context
-from seatmap.db import close_pool, create_pool, migrate
+from seatmap.db import check_schema, close_pool, create_pool, migrate
 from seatmap.embedded import backends
-from seatmap.settings import Settings
+from seatmap.redisclient import RedisClient, redis_client
+from seatmap.settings import Settings, SettingsError
+
+__all__ = ["open_context", "redis_client", "settings_redis"]
+
+# What to do about the database schema on connecting: apply pending migrations,
+# refuse to go on while any is pending ("run seatmap migrate"), or nothing.
+SchemaPolicy = Literal["migrate", "check", "ignore"]
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """A Redis client that returns bytes (status arrays and Stream fields are binary)."""
-    return aioredis.Redis.from_url(
-        url,
-        decode_responses=False,
-        socket_connect_timeout=2.0,
-        socket_timeout=5.0,
-        health_check_interval=10,
-        max_connections=512,
-    )
+def settings_redis(settings: Settings, url: str) -> RedisClient:
+    """The Redis client the settings ask for at `url`: one server, or a cluster."""
+    if settings.redis_cluster and settings.redis_url is None:
+        raise SettingsError("SEATMAP_REDIS_CLUSTER needs SEATMAP_REDIS_URL naming a cluster node")
+    return redis_client(url, cluster=settings.redis_cluster)
 
 
 @contextlib.asynccontextmanager
 async def open_context(
-    settings: Settings, clock: Clock | None = None, run_migrations: bool = True
+    settings: Settings, clock: Clock | None = None, schema: SchemaPolicy = "migrate"
 ) -> AsyncIterator[ServiceContext]:
-    """Connect to PostgreSQL and Redis (embedded ones if no URLs), migrate, yield a context."""
+    """Connect to PostgreSQL and Redis (embedded ones if no URLs), see to the schema, yield."""
     with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
         pool = await create_pool(urls.database_url)
-        redis = redis_client(urls.redis_url)
+        redis = settings_redis(settings, urls.redis_url)
         try:
-            if run_migrations:
+            if schema != "ignore":
                 async with pool.acquire() as conn:
-                    await migrate(conn)
+                    if schema == "migrate":
+                        await migrate(conn)
+                    else:
+                        await check_schema(conn)
             ctx = build_context(settings, pool, redis, clock)
             try:
                 yield ctx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ class Settings:
 
     database_url: str | None = None
     redis_url: str | None = None
+    redis_cluster: bool = False  # redis_url names any node of a Redis Cluster
     data_dir: Path = field(default_factory=lambda: Path("data"))
     api_key: str = ""
     session_secret: str = ""
@@ -40,10 +42,29 @@ class Settings:
     rate_limit_holds_per_min: int = 120
     log_json: bool = True
     access_log: bool = False
+    # Apply pending migrations when the app starts; when off, refuse to start on an old schema.
+    migrate_on_start: bool = True
+    # Pre-rendered pyramids; None means `data_dir/tiles`. Several app nodes may share one.
+    shared_tiles_dir: Path | None = None
+    # Origins whose pages may use the buyer API (holds, sessions) from a browser; none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-* headers are believed (CIDRs); none by default.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Seats one client address may hold at once in one event, across all its buyer identities.
+    max_seats_per_address: int = 40
+    # Shared with a partner's checkout to sign buyer accounts given to POST /sessions; "" = off.
+    partner_secret: str = ""
+    # GRIP proxies (Pushpin) that hold SSE connections: their publish URLs; empty = none.
+    grip_publish_urls: tuple[str, ...] = ()
+    # The proxies' signing key (Pushpin's sig_key): requests carrying a valid Grip-Sig
+    # are handed over to the proxy; all others are streamed by the app itself.
+    grip_key: str = ""
 
     @property
     def tiles_dir(self) -> Path:
         """Where pre-rendered pyramids live, one folder per venue content hash."""
+        if self.shared_tiles_dir is not None:
+            return self.shared_tiles_dir
         return self.data_dir / "tiles"
 
     def connection_environ(self) -> dict[str, str]:
@@ -58,6 +79,10 @@ class Settings:
             env["SEATMAP_DATABASE_URL"] = self.database_url
         if self.redis_url:
             env["SEATMAP_REDIS_URL"] = self.redis_url
+        if self.redis_cluster:
+            env["SEATMAP_REDIS_CLUSTER"] = "1"
+        if self.shared_tiles_dir is not None:
+            env["SEATMAP_TILES_DIR"] = str(self.shared_tiles_dir)
         return env
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -85,6 +110,32 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _networks(
+    env: dict[str, str], name: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (env.get(name) or "").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(f"{name}: {item.strip()!r} is not a CIDR") from None
+    return tuple(networks)
+
+
+def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
+    origins = []
+    for item in (env.get(name) or "").split(","):
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host:
+            raise SettingsError(f"{name}: {origin!r} is not an origin like https://shop.example")
+        origins.append(origin)
+    return tuple(origins)
+
+
 def _secret(data_dir: Path, env_value: str | None, filename: str) -> str:
     """Use the env value, else a random secret kept in the data dir across restarts."""
     if env_value:
@@ -103,9 +154,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Parse SEATMAP_* variables; secrets not given are generated once per data dir."""
     env = dict(os.environ if environ is None else environ)
     data_dir = Path(env.get("SEATMAP_DATA_DIR") or "data").resolve()
-    return Settings(
+    settings = Settings(
         database_url=env.get("SEATMAP_DATABASE_URL") or None,
         redis_url=env.get("SEATMAP_REDIS_URL") or None,
+        redis_cluster=(env.get("SEATMAP_REDIS_CLUSTER", "0") not in ("0", "false", "no", "")),
         data_dir=data_dir,
         api_key=_secret(data_dir, env.get("SEATMAP_API_KEY"), "api_key"),
         session_secret=_secret(data_dir, env.get("SEATMAP_SESSION_SECRET"), "session_secret"),
@@ -124,4 +176,24 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_holds_per_min=_int(env, "SEATMAP_RATE_LIMIT_HOLDS_PER_MIN", 120),
         log_json=(env.get("SEATMAP_LOG_JSON", "1") not in ("0", "false", "no")),
         access_log=(env.get("SEATMAP_ACCESS_LOG", "0") not in ("0", "false", "no")),
+        migrate_on_start=(env.get("SEATMAP_MIGRATE", "1") not in ("0", "false", "no")),
+        shared_tiles_dir=Path(env["SEATMAP_TILES_DIR"]).resolve()
+        if env.get("SEATMAP_TILES_DIR")
+        else None,
+        cors_origins=_origins(env, "SEATMAP_CORS_ORIGINS"),
+        trusted_proxies=_networks(env, "SEATMAP_TRUSTED_PROXIES"),
+        max_seats_per_address=_int(env, "SEATMAP_MAX_SEATS_PER_ADDRESS", 40),
+        partner_secret=env.get("SEATMAP_PARTNER_SECRET") or "",
+        grip_publish_urls=tuple(
+            url.strip()
+            for url in env.get("SEATMAP_GRIP_PUBLISH_URLS", "").split(",")
+            if url.strip()
+        ),
+        grip_key=env.get("SEATMAP_GRIP_KEY") or "",
     )
+    if not 10 <= settings.hold_ttl_s <= settings.max_hold_s <= 24 * 3600:
+        raise SettingsError(
+            "need 10 <= SEATMAP_HOLD_TTL_S <= SEATMAP_MAX_HOLD_S <= 86400, got "
+            f"{settings.hold_ttl_s} and {settings.max_hold_s}"
+        )
+    return settings

@@ -43,6 +43,7 @@ class SeatRecord:
     seat_type: SeatType = SeatType.STANDARD
     gap_before: bool = False
     where: str = ""
+    source_id: str | None = None  # the id in the source file; None: the external id
 
 
 class VenueBuilder:
@@ -145,6 +146,7 @@ class VenueBuilder:
             seat_type=np.array([int(r.seat_type) for r in records], dtype=np.uint8),
             left=left,
             right=right,
+            source_ids=_source_ids(records),
         )
         focal = self.focal_point or (self.width / 2.0, self.height / 2.0)
         return Venue(
@@ -160,6 +162,13 @@ class VenueBuilder:
             id=venue_id,
             _hash=content_hash,
         )
+
+
+def _source_ids(records: list[SeatRecord]) -> tuple[str, ...]:
+    """Every seat's source id, or () when each is its external id."""
+    if all(r.source_id is None or r.source_id == r.external_id for r in records):
+        return ()
+    return tuple(r.external_id if r.source_id is None else r.source_id for r in records)
 
 
 def _row_adjacency(

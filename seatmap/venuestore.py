@@ -9,7 +9,7 @@ import asyncpg
 import numpy as np
 import orjson
 
-from seatmap.errors import NotFound
+from seatmap.errors import BadRequest, NotFound
 from seatmap.model import Area, Category, Row, SeatTable, Section, Venue
 
 SEAT_COLUMNS = (
@@ -27,6 +27,7 @@ SEAT_COLUMNS = (
     "seat_type",
     "left_neighbour",
     "right_neighbour",
+    "source_id",
 )
 
 
@@ -99,9 +100,20 @@ def _seat_records(venue_id: int, venue: Venue) -> list[tuple[Any, ...]]:
             s.seat_type.tolist(),
             s.left.tolist(),
             s.right.tolist(),
+            _differing_source_ids(s),
             strict=True,
         )
     )
+
+
+def _differing_source_ids(seats: SeatTable) -> list[str | None]:
+    """Each seat's source id where it differs from its external id, else None."""
+    if not seats.source_ids:
+        return [None] * len(seats)
+    return [
+        None if source == external else source
+        for source, external in zip(seats.source_ids, seats.external_ids, strict=True)
+    ]
 
 
 async def load_venue(conn: asyncpg.Connection, venue_id: int) -> Venue:
@@ -134,7 +146,7 @@ async def load_venue(conn: asyncpg.Connection, venue_id: int) -> Venue:
     )
     records = await conn.fetch(
         "SELECT external_id, label, section_index, row_index, category_index, x, y, radius, "
-        "accessible, seat_type, left_neighbour, right_neighbour FROM seats "
+        "accessible, seat_type, left_neighbour, right_neighbour, source_id FROM seats "
         "WHERE venue_id = $1 ORDER BY seat_index",
         venue_id,
     )
@@ -167,7 +179,8 @@ async def load_venue(conn: asyncpg.Connection, venue_id: int) -> Venue:
 
 
 def _seat_table(records: list[asyncpg.Record]) -> SeatTable:
-    columns = list(zip(*records, strict=True)) if records else [()] * 12
+    columns = list(zip(*records, strict=True)) if records else [()] * 13
+    sources = columns[12]
     return SeatTable(
         external_ids=tuple(columns[0]),
         labels=tuple(columns[1]),
@@ -181,6 +194,11 @@ def _seat_table(records: list[asyncpg.Record]) -> SeatTable:
         seat_type=np.array(columns[9], dtype=np.uint8),
         left=np.array(columns[10], dtype=np.int32),
         right=np.array(columns[11], dtype=np.int32),
+        source_ids=(
+            tuple(s if s is not None else e for s, e in zip(sources, columns[0], strict=True))
+            if any(s is not None for s in sources)
+            else ()
+        ),
     )
 
 
@@ -198,3 +216,16 @@ async def list_venues(conn: asyncpg.Connection) -> list[asyncpg.Record]:
             "FROM venues ORDER BY id"
         )
     )
+
+
+async def load_venue_ref(conn: asyncpg.Connection, ref: str) -> Venue:
+    """Load the venue named by "venue:ID", "event:ID" (that event's venue) or a bare venue id."""
+    kind, _, number = ref.rpartition(":")
+    if kind not in ("", "venue", "event") or not number.isascii() or not number.isdigit():
+        raise BadRequest(f"{ref!r} is not a venue or event: expected venue:ID, event:ID or ID")
+    if kind != "event":
+        return await load_venue(conn, int(number))
+    venue_id = await conn.fetchval("SELECT venue_id FROM events WHERE id = $1", int(number))
+    if venue_id is None:
+        raise NotFound(f"event {number} does not exist", event_id=int(number))
+    return await load_venue(conn, int(venue_id))

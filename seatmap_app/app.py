@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from httpkit.compose import Service, compose_app
+from lockservice.service import CORS_PATHS as LOCK_CORS_PATHS
 from lockservice.service import LockService
 from seatmap.context import ServiceContext
 from seatmap.logs import configure_logging
@@ -21,6 +22,7 @@ from seatmap.settings import Settings, load_settings
 from seatmap_app.adminroutes import admin_routes
 from seatmap_app.viewerroutes import viewer_routes
 from tileserver.hot import HotTileMiddleware, HotTiles
+from tileserver.service import CORS_PATHS as TILE_CORS_PATHS
 from tileserver.service import TileService
 
 
@@ -41,7 +43,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     def tiles(live: ServiceContext) -> Service:
         return TileService(live, hot=hot)
 
-    app = compose_app([tiles, LockService], settings, ctx, extra_routes=_viewer_routes)
-    # Repeat tile requests of an unchanged event are answered ahead of routing.
-    app.middleware_stack = HotTileMiddleware(app.build_middleware_stack(), hot)
+    app = compose_app([tiles, LockService], settings, ctx, extra_routes=_viewer_routes,
+                      cors=TILE_CORS_PATHS + LOCK_CORS_PATHS)
+    # Added last, so outermost: repeat tile requests of an unchanged event skip routing.
+    app.add_middleware(HotTileMiddleware, hot=hot)
     return app

@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from seatmap.context import ServiceContext
+from seatmap.db import prepare_schema
+from seatmap.embedded import backends
 from seatmap.errors import SeatmapError, VenueFormatError
 from seatmap.events import list_events
+from seatmap.formats import EXPORT_FORMATS, dumps_venue, load_venue_file
 from seatmap.formats.native import write_native
 from seatmap.generator import generate_venue
 from seatmap.runtime import open_context
 from seatmap.settings import Settings, load_settings
-from seatmap.venuestore import list_venues, load_venue
+from seatmap.venuestore import list_venues, load_venue, load_venue_ref
+from seatmap_app.eventoptions import add_rule_options, event_rules
 from seatmap_app.operations import import_venue_file, open_event
 from seatmap_app.serve import run_demo, serve
 from tileserver.render.prerender import ensure_pyramid
@@ -33,20 +37,23 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[Any]]) -> Any:
+    """Run `work` connected; a database without the schema gets "run seatmap migrate"."""
+
     async def run() -> Any:
-        async with open_context(settings) as ctx:
+        async with open_context(settings, schema="check") as ctx:
             return await work(ctx)
 
     return asyncio.run(run())
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Apply pending migrations (opening the context applies them)."""
+    """Apply pending migrations; fails when the package has none to apply."""
 
-    async def work(ctx: ServiceContext) -> None:
-        print("database schema is up to date")
-
-    _with_context(settings, work)
+    with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
+        applied = asyncio.run(prepare_schema(urls.database_url, apply=True))
+    for name in applied:
+        print(f"applied {name}")
+    print("database schema is up to date")
     return 0
 
 
@@ -79,10 +86,11 @@ def cmd_create_event(args: argparse.Namespace, settings: Settings) -> int:
     """Create an event on a venue, pre-render its tiles, print the event id."""
 
     starts_at = _parse_time(args.starts_at)
+    rules = event_rules(args, settings)
 
     async def work(ctx: ServiceContext) -> int:
         event = await open_event(
-            ctx, args.venue, args.title, starts_at, render=not args.no_render, progress=True
+            ctx, args.venue, args.title, starts_at, rules, render=not args.no_render, progress=True
         )
         return event.id
 
@@ -132,6 +140,27 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a stored venue (or a venue file, converted) as native or pretix JSON."""
+
+    if Path(args.target).is_file():
+        venue = load_venue_file(Path(args.target))
+    else:
+
+        async def work(ctx: ServiceContext) -> Any:
+            async with ctx.pool.acquire() as conn:
+                return await load_venue_ref(conn, args.target)
+
+        venue = _with_context(settings, work)
+    data = dumps_venue(venue, args.format)
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data + b"\n")
+    print(f"exported {venue.name!r}: {venue.seat_count} seats", file=sys.stderr)
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write a synthetic venue file."""
 
@@ -146,7 +175,9 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the whole app with uvicorn (embedded servers started once, here)."""
 
-    return serve(settings, host=args.host, port=args.port, workers=args.workers)
+    return serve(
+        settings, host=args.host, port=args.port, workers=args.workers, migrate=not args.no_migrate
+    )
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -174,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", required=True)
     p.add_argument("--starts-at", default=None, help="ISO 8601 time")
     p.add_argument("--no-render", action="store_true", help="skip tile pre-rendering")
+    add_rule_options(p)
     p.set_defaults(run=cmd_create_event)
 
     sub.add_parser("venues", help="list venues").set_defaults(run=cmd_venues)
@@ -183,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("venue", type=int)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("export", help="write a venue as native or pretix JSON")
+    p.add_argument("target", help="venue:ID, event:ID, a venue id, or a venue file")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="seatmap")
+    p.add_argument("--out", default=None, help="file to write (default: standard output)")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("generate-venue", help="write a synthetic venue file")
     p.add_argument("--kind", choices=["theater", "arena", "stadium"], default="arena")
@@ -197,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=None)
         if name == "serve":
             p.add_argument("--workers", type=int, default=None)
+            p.add_argument(
+                "--no-migrate",
+                action="store_true",
+                help="do not apply pending migrations at start-up (refuse to start instead)",
+            )
         else:
             p.add_argument("--kind", choices=["theater", "arena", "stadium"], default="arena")
             p.add_argument("--seats", type=int, default=20_000)

@@ -69,9 +69,13 @@ async def open_event(
     render: bool = True,
     progress: bool = False,
 ) -> Event:
-    """Create an event, initialise its live state in Redis and make sure tiles exist."""
+    """Create an event, initialise its live state in Redis and make sure tiles exist.
+
+    Rules not given are the settings' defaults (SEATMAP_HOLD_TTL_S, SEATMAP_MAX_HOLD_S).
+    """
 
     async with ctx.pool.acquire() as conn:
+        rules = rules or EventRules.defaults(ctx.settings)
         event = await create_event(conn, venue_id, title, starts_at, rules)
     await ensure_event_state(ctx, event.id)
     if render:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import sys
+from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
 from seatmap.context import ServiceContext
+from seatmap.db import prepare_schema
 from seatmap.embedded import backends
 from seatmap.generator import VenueKind, generate_venue
 from seatmap.runtime import open_context
@@ -30,6 +34,21 @@ def _export_urls(settings: Settings, database_url: str, redis_url: str) -> Setti
     return settings.with_overrides(database_url=database_url, redis_url=redis_url)
 
 
+def _stop(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM end the process with status 0, after everything has been closed.
+
+    uvicorn shuts down gracefully on SIGTERM and then raises the signal again;
+    under the default disposition the process would die by it (status -15)
+    before embedded servers are stopped. Raising SystemExit instead unwinds
+    every `with` block, and before uvicorn starts it stops the start-up cleanly.
+    """
+    signal.signal(signal.SIGTERM, _stop)
+
+
 def _share_metrics_between_workers(settings: Settings) -> None:
     """Point prometheus-client's multiprocess mode at a fresh folder for this server."""
     folder = settings.data_dir / "metrics"
@@ -39,9 +58,19 @@ def _share_metrics_between_workers(settings: Settings) -> None:
 
 
 def serve(
-    settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    migrate: bool = True,
 ) -> int:
-    """Serve until interrupted; embedded servers (if any) start once and are shared."""
+    """Serve until interrupted; embedded servers (if any) start once and are shared.
+
+    Pending migrations are applied first, once, unless `migrate` is False: then
+    an old schema stops the start with "run seatmap migrate", and the workers
+    only check it (SEATMAP_MIGRATE=0).
+    """
+    exit_cleanly_on_sigterm()
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
@@ -49,6 +78,10 @@ def serve(
         _share_metrics_between_workers(settings)
     with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
         _export_urls(settings, urls.database_url, urls.redis_url)
+        for name in asyncio.run(prepare_schema(urls.database_url, apply=migrate)):
+            print(f"applied migration {name}", file=sys.stderr)
+        if not migrate:
+            os.environ["SEATMAP_MIGRATE"] = "0"
         uvicorn.run(
             "seatmap_app.app:create_app",
             factory=True,
@@ -57,7 +90,8 @@ def serve(
             workers=workers,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            proxy_headers=True,
+            # Forwarded headers are believed only from SEATMAP_TRUSTED_PROXIES (httpkit.proxies).
+            proxy_headers=False,
         )
     return 0
 
@@ -97,6 +131,7 @@ def run_demo(
     port: int | None = None,
 ) -> int:
     """Set up the demo event, print its URLs, and serve."""
+    exit_cleanly_on_sigterm()
     host = host or settings.host
     port = port or settings.port
     with backends(settings.data_dir, settings.database_url, settings.redis_url) as urls:
@@ -120,5 +155,6 @@ def run_demo(
             port=port,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            proxy_headers=False,
         )
     return 0

@@ -2,7 +2,9 @@
 
 Tests talk to the real servers on 127.0.0.1 (override with SEATMAP_TEST_PG_ADMIN_URL
 and SEATMAP_TEST_REDIS_URL). The database is dropped and the keys deleted after
-the run.
+the run. Tests whose module or conftest calls `parametrize_redis` run twice: on
+that Redis and on a 3-master Redis Cluster started once per run
+(`tests/ops/cluster.py`, marked `cluster`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from seatmap.db import close_pool, create_pool, migrate
 from seatmap.embedded import start_postgres, start_redis
 from seatmap.runtime import redis_client
 from seatmap.settings import Settings
+from tests.ops.cluster import LocalRedisCluster
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -109,6 +112,29 @@ def pg_dsn() -> Iterator[str]:
     asyncio.run(drop())
 
 
+@contextlib.contextmanager
+def new_database() -> Iterator[str]:
+    """The URL of a new database with no schema at all (a first install), dropped after."""
+    name = f"seatmap_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        async with pg_connection(PG_ADMIN_URL) as conn:
+            await conn.execute(sql)
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _dsn_for(name)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database() -> Iterator[str]:
+    """A new database with no schema, for one test."""
+    with new_database() as dsn:
+        yield dsn
+
+
 @pytest.fixture(scope="session")
 def redis_prefix() -> Iterator[str]:
     """A key prefix owned by this run; every key under it is deleted afterwards."""
@@ -121,12 +147,49 @@ def redis_prefix() -> Iterator[str]:
     client.close()
 
 
+# The Redis a test runs against: "single" unless its module asks for both (parametrize_redis).
+REDIS_VARIANTS = ["single", pytest.param("cluster", marks=pytest.mark.cluster)]
+
+
+def parametrize_redis(metafunc: pytest.Metafunc) -> None:
+    """Run a test against single Redis and against a Redis Cluster (mark `cluster`); call it
+    from a module's or conftest's `pytest_generate_tests`."""
+    if "redis_variant" in metafunc.fixturenames:
+        metafunc.parametrize("redis_variant", REDIS_VARIANTS, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def settings(pg_dsn: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at the run's database, Redis prefix and a temp data dir."""
+def redis_variant(request: pytest.FixtureRequest) -> str:
+    """Which Redis the run's settings point at: "single" or "cluster"."""
+    return str(getattr(request, "param", "single"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedisCluster]:
+    """A 3-master, 3-replica Redis Cluster of this run, started once."""
+    cluster = LocalRedisCluster(Path(tempfile.mkdtemp(prefix="seatmap-cluster-")))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    pg_dsn: str,
+    redis_prefix: str,
+    redis_variant: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Settings:
+    """Settings pointing at the run's database, Redis (or Redis Cluster), key prefix and a
+    temp data dir."""
+    cluster = redis_variant == "cluster"
+    redis_url = request.getfixturevalue("redis_cluster").url if cluster else REDIS_URL
     return Settings(
         database_url=pg_dsn,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
+        redis_cluster=cluster,
         data_dir=Path(tmp_path_factory.mktemp("data")),
         api_key=OPERATOR_API_KEY,
         session_secret="test-session-secret",
@@ -140,7 +203,7 @@ async def ctx(settings: Settings) -> AsyncIterator[ServiceContext]:
     """A live service context on the session's event loop."""
     assert settings.database_url and settings.redis_url
     pool = await create_pool(settings.database_url)
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, cluster=settings.redis_cluster)
     context = build_context(settings, pool, redis)
     yield context
     # Teardown is bounded: a stuck connection must not hang the whole run.

@@ -14,7 +14,7 @@ from httpkit.compose import compose_app
 from seatmap.context import ServiceContext
 from seatmap.settings import Settings
 from tileserver.hot import HotTileMiddleware, HotTiles
-from tileserver.service import TileService
+from tileserver.service import CORS_PATHS, TileService
 
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> Starlette:
@@ -24,8 +24,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     def factory(live: ServiceContext) -> TileService:
         return TileService(live, hot=hot)
 
-    app = compose_app([factory], settings, ctx)
-    # Outermost, ahead of Starlette's own error middleware: a hot hit costs one dict
-    # lookup. Anything not hot goes through the full stack, errors and all.
-    app.middleware_stack = HotTileMiddleware(app.build_middleware_stack(), hot)
+    app = compose_app([factory], settings, ctx, cors=CORS_PATHS)
+    # Added last, so outermost of the app's middleware: a hot hit costs one dict lookup.
+    app.add_middleware(HotTileMiddleware, hot=hot)
     return app

@@ -11,17 +11,18 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import orjson
 
+from httpkit.conditional import content_etag
 from seatmap.context import EventView, ServiceContext
 from seatmap.model import Venue
-from tileserver import printmap, staticmap
-from tileserver.etag import RENDER_VERSION
+from tileserver.etag import rendered_etag
 from tileserver.hot import HotTiles
 from tileserver.livestate import LiveClasses
+from tileserver.mapoutputs import is_your_seats, render_output
 from tileserver.params import map_params, print_params
 from tileserver.pyramids import Pyramids
 from tileserver.render.scene import Scene
@@ -29,6 +30,7 @@ from tileserver.tilejson import tilejson
 from tileserver.tiles import TileSource
 
 ENCODE_THREADS = 2
+NO_CLASSES = np.zeros(0, dtype=np.uint8)
 
 
 def release_memory() -> None:
@@ -71,7 +73,7 @@ class TileEngine:
         """The event's TileJSON body and ETag."""
         view = await self.ctx.catalog.get(event_id)
         body = orjson.dumps(tilejson(view, base_url))
-        return body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        return body, content_etag(body)
 
     def _scene(self, venue: Venue) -> Scene:
         found = self._scenes.get(venue.content_hash)
@@ -92,20 +94,19 @@ class TileEngine:
             mp = map_params(query, venue, fmt)
             key = repr(("map", mp))
             out_fmt = mp.fmt
-        digest = hashlib.blake2b(RENDER_VERSION, digest_size=12)
-        digest.update(f"{venue.content_hash}/{view.event.id}/{view.event.title}/{key}".encode())
-        digest.update(live.seat_classes.tobytes())
-        etag = f'"{digest.hexdigest()}"'
+
+        # The "your seats" image shows no live status, so its ETag does not follow them.
+        shown = NO_CLASSES if fmt not in ("pdf", "svg") and is_your_seats(mp) else live.seat_classes
+        etag = rendered_etag(f"{venue.content_hash}/{view.event.id}/{view.event.title}/{key}",
+                             shown)
         body = self.tiles.cache.get(etag)
         if body is None:
             scene = self._scene(venue)
             loop = asyncio.get_running_loop()
+            params = pp if fmt in ("pdf", "svg") else mp
+            body = await loop.run_in_executor(
+                self._maps, render_output, scene, view, live, params, fmt)
             if fmt in ("pdf", "svg"):
-                body = await loop.run_in_executor(
-                    self._maps, printmap.render_print, scene, view, live, pp, fmt)
                 await loop.run_in_executor(self._maps, release_memory)
-            else:
-                body = await loop.run_in_executor(
-                    self._maps, staticmap.render_static, scene, live, mp)
             self.tiles.cache.put(etag, body)
         return body, etag, out_fmt

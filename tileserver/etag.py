@@ -4,16 +4,16 @@ A tile's tag hashes the venue version (content hash), the tile's place and
 density, the output format and the current class of every seat or section
 in the tile (classes are what the pixels depend on, so a held seat turning
 "confirming" does not invalidate anything). No process state is involved, so
-any number of servers agree without talking to each other.
+any number of servers agree without talking to each other. The hashing itself
+is `httpkit.conditional.content_etag`, shared by every ETag of the app.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import numpy.typing as npt
 
+from httpkit.conditional import content_etag
 from tileserver.pyramid import TileKey
 
 # Bump when the drawing or encoding changes, so old tags stop matching.
@@ -24,27 +24,16 @@ def tile_etag(
     content_hash: str, key: TileKey, fmt: str, slot_classes: npt.NDArray[np.uint8]
 ) -> str:
     """The quoted strong ETag of one tile in one state."""
-    digest = hashlib.blake2b(RENDER_VERSION, digest_size=12)
-    digest.update(f"{content_hash}/{key.z}/{key.x}/{key.y}@{key.density}.{fmt}".encode())
-    digest.update(np.ascontiguousarray(slot_classes, dtype=np.uint8).tobytes())
-    return f'"{digest.hexdigest()}"'
+    place = f"{content_hash}/{key.z}/{key.x}/{key.y}@{key.density}.{fmt}".encode()
+    return content_etag(RENDER_VERSION, place,
+                        np.ascontiguousarray(slot_classes, dtype=np.uint8).tobytes())
 
 
 def shared_etag(kind: str, *parts: object) -> str:
     """The ETag of a body shared by many tiles (flat colour, empty tile)."""
-    digest = hashlib.blake2b(RENDER_VERSION, digest_size=12)
-    digest.update(repr((kind, *parts)).encode())
-    return f'"{digest.hexdigest()}"'
+    return content_etag(RENDER_VERSION, repr((kind, *parts)).encode())
 
 
-def matches(if_none_match: str | None, etag: str) -> bool:
-    """True when an If-None-Match header value names this ETag (or is "*")."""
-    if not if_none_match:
-        return False
-    for candidate in if_none_match.split(","):
-        tag = candidate.strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
-        if tag == etag or tag == "*":
-            return True
-    return False
+def rendered_etag(description: str, classes: npt.NDArray[np.uint8]) -> str:
+    """The ETag of a picture drawn on request (static map, print) from its inputs."""
+    return content_etag(RENDER_VERSION, description.encode(), classes.tobytes())

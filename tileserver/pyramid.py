@@ -123,6 +123,6 @@ def parse_tile_name(name: str) -> tuple[int, int, str] | None:
     density = 1
     if stem.endswith("@2x"):
         density, stem = 2, stem[:-3]
-    if not stem.isdigit() or len(stem) > 9:
+    if not stem.isascii() or not stem.isdigit() or len(stem) > 9:
         return None
     return int(stem), density, fmt

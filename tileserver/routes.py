@@ -7,25 +7,30 @@ the hot path, served from the LRU thousands of times per second.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
 import orjson
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tileserver import params, seatsapi
+from httpkit.bodies import json_response
+from httpkit.conditional import conditional_response, content_etag, none_match
+from httpkit.contract import declared, parse_params
+from httpkit.cors import PUBLIC_HEADERS
+from httpkit.proxies import forwarded_origin
+from tileserver import operations as ops
+from tileserver import params, seatsapi, seatwords, sections
 from tileserver.engine import TileEngine
-from tileserver.errors import BadTileRequest, TileNotFound
-from tileserver.etag import matches
+from tileserver.errors import TileNotFound
 from tileserver.hot import TTL_S as HOT_TTL_S
 from tileserver.hot import HotEntry
-from tileserver.pyramid import TileKey, parse_tile_name
+from tileserver.models import MapJsonQuery, PlacesQuery
 
-CORS = (b"access-control-allow-origin", b"*")
-EXPOSE = (b"access-control-expose-headers", b"ETag, X-Status-Version")
-MAP_MEDIA = {"png": "image/png", "webp": "image/webp", "pdf": "application/pdf",
-             "svg": "image/svg+xml"}
+MAP_MEDIA = ops.MAP_MEDIA
 
 
 class TileEndpoint:
@@ -38,26 +43,17 @@ class TileEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        if method not in ("GET", "HEAD"):
-            raise BadTileRequest("tiles only answer GET and HEAD", method=method)
-        path = scope["path_params"]
-        event_id = params.event_id_of(path["event_id"])
-        z = params.nonneg_int(path["z"], "z")
-        x = params.nonneg_int(path["x"], "x")
-        parsed = parse_tile_name(path["name"])
-        if parsed is None:
-            raise BadTileRequest(
-                f"bad tile name {path['name']!r}: expected {{y}}.png, {{y}}@2x.png, "
-                "{y}.webp or {y}@2x.webp", field="y")
-        y, density, fmt = parsed
-        tile = await self.service.tiles.tile(event_id, TileKey(z, x, y, density), fmt)
+        event_id, key, fmt = params.tile_request(scope["path_params"])
+        tile = await self.service.tiles.tile(event_id, key, fmt)
         if_none_match = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
                 break
         etag = tile.etag.encode()
-        headers = [(b"etag", etag), (b"cache-control", tile.cache_control.encode()), CORS, EXPOSE]
+        # The public CORS headers are part of the remembered answer: hot hits skip the middleware.
+        headers = [(b"etag", etag), (b"cache-control", tile.cache_control.encode()),
+                   *PUBLIC_HEADERS]
         ok_headers = [
             *headers,
             (b"content-type", tile.media_type.encode()),
@@ -67,13 +63,13 @@ class TileEndpoint:
             follower=tile.follower,
             version=tile.version,
             expires=time.monotonic() + HOT_TTL_S,
-            etag=etag,
+            etag=tile.etag,
             ok_headers=ok_headers,
             not_modified_headers=headers,
             body=tile.body,
             counter=self.service.tiles.counter(tile.lod, "hot"),
         ))
-        if matches(if_none_match, tile.etag):
+        if none_match(if_none_match, tile.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -83,12 +79,8 @@ class TileEndpoint:
 
 def _conditional(request: Request, body: bytes, media_type: str, etag: str,
                  cache_control: str, extra: dict[str, str] | None = None) -> Response:
-    headers = {"ETag": etag, "Cache-Control": cache_control,
-               "Access-Control-Allow-Origin": "*",
-               "Access-Control-Expose-Headers": "ETag, X-Status-Version", **(extra or {})}
-    if matches(request.headers.get("if-none-match"), etag):
-        return Response(b"", status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    return conditional_response(request, body, media_type, etag,
+                                {"Cache-Control": cache_control, **(extra or {})})
 
 
 def tile_routes(service: TileEngine) -> list[BaseRoute]:
@@ -96,8 +88,13 @@ def tile_routes(service: TileEngine) -> list[BaseRoute]:
 
     async def tilejson(request: Request) -> Response:
         event_id = params.event_id_of(request.path_params["event_id"])
-        body, etag = await service.tilejson(event_id, str(request.base_url).rstrip("/"))
-        return _conditional(request, body, "application/json", etag, "public, max-age=60")
+        proxies = service.ctx.settings.trusted_proxies
+        scheme, host = forwarded_origin(request, proxies)
+        root = request.scope.get("root_path", "").rstrip("/")
+        body, etag = await service.tilejson(event_id, f"{scheme}://{host}{root}")
+        # Behind trusted proxies the absolute URLs follow their X-Forwarded-* headers.
+        vary = {"Vary": "X-Forwarded-Host, X-Forwarded-Proto"} if proxies else None
+        return _conditional(request, body, "application/json", etag, "public, max-age=60", vary)
 
     async def static_map(request: Request) -> Response:
         event_id = params.event_id_of(request.path_params["event_id"])
@@ -112,25 +109,27 @@ def tile_routes(service: TileEngine) -> list[BaseRoute]:
         return _conditional(request, body, MAP_MEDIA[media], etag,
                             "public, max-age=0, s-maxage=5, must-revalidate", disposition)
 
+    async def map_json(request: Request) -> Response:
+        event_id = params.event_id_of(request.path_params["event_id"])
+        view = await service.ctx.catalog.get(event_id)
+        query = parse_params(MapJsonQuery, request.query_params, "query")
+        mine = params.highlight(query.highlight, view.venue)
+        image = f"map.png?{urlencode({'highlight': query.highlight})}"
+        return _venue_json(request, seatwords.map_description(view.venue, mine, image))
+
     async def seats_bin(request: Request) -> Response:
         event_id = params.event_id_of(request.path_params["event_id"])
         view, live, stream_id = await service.live(event_id)
         box = params.bbox(request.query_params.get("bbox"), view.venue)
         body = seatsapi.seats_bin(view.venue, live.statuses, box)
         return Response(body, media_type="application/octet-stream", headers={
-            "Cache-Control": "no-cache", "X-Status-Version": stream_id,
-            "Access-Control-Allow-Origin": "*",
-            "Access-Control-Expose-Headers": "X-Status-Version"})
+            "Cache-Control": "no-cache", "X-Status-Version": stream_id})
 
     async def seat_at(request: Request) -> Response:
         event_id = params.event_id_of(request.path_params["event_id"])
         view, live, _ = await service.live(event_id)
-        query = request.query_params
-        x = params.number(query, "x")
-        y = params.number(query, "y")
-        r = params.number(query, "r", view.grid.seat_diameter)
-        if r <= 0 or r > max(view.venue.width, view.venue.height):
-            raise BadTileRequest("r must be positive and at most the venue size", field="r")
+        query = params.point(request.query_params)
+        x, y, r = query.x, query.y, query.r or view.grid.seat_diameter
         index = seatsapi.nearest_seat(view.venue, x, y, r)
         if index is None:
             raise TileNotFound(f"no seat within {r:g} of ({x:g}, {y:g})", x=x, y=y, r=r)
@@ -138,23 +137,56 @@ def tile_routes(service: TileEngine) -> list[BaseRoute]:
 
     async def seat(request: Request) -> Response:
         event_id = params.event_id_of(request.path_params["event_id"])
-        raw = request.path_params["seat_index"]
-        if not raw.isdigit() or len(raw) > 9:
-            raise TileNotFound(f"seat {raw!r} does not exist; give its integer index")
+        index = params.nonneg_int(request.path_params["seat_index"], "seat_index")
         view, live, _ = await service.live(event_id)
-        return _json(seatsapi.seat_json(view.venue, live.statuses, int(raw)))
+        return _json(seatsapi.seat_json(view.venue, live.statuses, index))
+
+    outlines: dict[str, dict[str, object]] = {}  # sections.json per venue content hash
+
+    async def sections_json(request: Request) -> Response:
+        view = await service.ctx.catalog.get(params.event_id_of(request.path_params["event_id"]))
+        key = view.venue.content_hash
+        if key not in outlines:
+            outlines[key] = sections.sections_payload(view.venue)
+        return _venue_json(request, outlines[key])
+
+    async def section_json(request: Request) -> Response:
+        view = await service.ctx.catalog.get(params.event_id_of(request.path_params["event_id"]))
+        index = params.nonneg_int(request.path_params["section"], "section")
+        return _venue_json(request, sections.section_rows_payload(view.venue, index))
+
+    async def places_json(request: Request) -> Response:
+        view = await service.ctx.catalog.get(params.event_id_of(request.path_params["event_id"]))
+        seats = parse_params(PlacesQuery, request.query_params, "query").seats
+        wanted = sections.parse_seat_list(seats, view.venue.seat_count)
+        return _venue_json(request, sections.places_payload(view.venue, wanted))
 
     tiles = TileEndpoint(service)
     return [
-        Route("/events/{event_id}/tiles/{z}/{x}/{name}", tiles),
-        Route("/events/{event_id}/tiles.json", tilejson, methods=["GET"]),
-        Route("/events/{event_id}/map.{fmt}", static_map, methods=["GET"]),
-        Route("/events/{event_id}/seats.bin", seats_bin, methods=["GET"]),
-        Route("/events/{event_id}/seats/at", seat_at, methods=["GET"]),
-        Route("/events/{event_id}/seats/{seat_index}", seat, methods=["GET"]),
+        declared(tiles, *ops.TILES, path="/events/{event_id}/tiles/{z}/{x}/{name}"),
+        declared(tilejson, ops.TILEJSON),
+        declared(map_json, ops.MAP_JSON),
+        declared(static_map, *ops.MAPS, path="/events/{event_id}/map.{fmt}"),
+        declared(seats_bin, ops.SEATS_BIN),
+        declared(seat_at, ops.SEAT_AT),
+        declared(seat, ops.SEAT),
+        declared(_gzipped(sections_json), ops.SECTIONS),
+        declared(_gzipped(section_json), ops.SECTION_ROWS),
+        declared(_gzipped(places_json), ops.PLACES),
     ]
 
 
 def _json(data: object) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json",
-                    headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+    return json_response(data, headers={"Cache-Control": "no-cache"})
+
+
+def _venue_json(request: Request, payload: object) -> Response:
+    """Venue data (it never changes with availability): content ETag, cacheable for minutes."""
+    body = orjson.dumps(payload)
+    etag = content_etag(body)
+    return _conditional(request, body, "application/json", etag, "public, max-age=300")
+
+
+def _gzipped(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """An endpoint whose larger answers are gzip-compressed for clients that accept it."""
+    return GZipMiddleware(request_response(endpoint), minimum_size=512)

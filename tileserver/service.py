@@ -7,10 +7,24 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from httpkit.cors import CorsPaths
 from seatmap.context import ServiceContext
 from tileserver.engine import TileEngine
 from tileserver.hot import HotTiles
 from tileserver.routes import tile_routes
+
+# Everything the tile service serves is a public read: partners' pages may fetch it.
+CORS_PATHS = CorsPaths(public=(
+    "/events/{event_id}/tiles/{z}/{x}/{name}",
+    "/events/{event_id}/tiles.json",
+    "/events/{event_id}/map.{fmt}",
+    "/events/{event_id}/seats.bin",
+    "/events/{event_id}/seats/at",
+    "/events/{event_id}/seats/{seat_index}",
+    "/events/{event_id}/sections.json",
+    "/events/{event_id}/sections/{section}.json",
+    "/events/{event_id}/places.json",
+))
 
 
 class TileService(TileEngine):

@@ -1,4 +1,12 @@
-"""pretix plan areas (rectangle, circle, ellipse, polygon, text) as venue `Area`s."""
+"""pretix plan areas (rectangle, circle, ellipse, polygon, text) as venue `Area`s.
+
+pretix's schema requires no field of an area, so an area may lack its
+position (then it sits at its zone's origin), its shape or its shape's
+measures. A shape that an SVG renderer would not draw (no measures, a size or
+radius that is not positive, a polygon of fewer than 3 points) is left out;
+its text, if any, is still kept. `color` and `border_color` are CSS colours;
+"none" means no paint, as in SVG.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +20,11 @@ from seatmap.formats._geometry import rotate
 from seatmap.formats.jsonpath import (
     as_array,
     as_object,
-    check_length,
     check_number,
     field,
     opt_number,
     opt_str,
-    req_length,
+    req_number,
     req_str,
 )
 from seatmap.formats.palette import normalize_color
@@ -26,73 +33,86 @@ from seatmap.model import Area, Point
 PRETIX_TEXT_SIZE = 16.0
 AREA_FILL = "#d9d9d9"
 TEXT_COLOR = "#333333"
+SHAPES = ("rectangle", "circle", "ellipse", "polygon", "text")
 
 
 def parse_area(raw: object, path: str, origin: Point) -> list[Area]:
     """One pretix area as venue areas in absolute coordinates (shape, then its text)."""
     area = as_object(raw, path)
-    pos = _position(field(area, "position", path), path + ".position", origin)
+    pos = origin
+    if area.get("position") is not None:
+        pos = _position(area["position"], path + ".position", origin)
     rotation = math.fmod(opt_number(area, "rotation", path, 0.0), 360.0)
-    fill = normalize_color(opt_str(area, "color", path, ""), path + ".color", AREA_FILL)
-    stroke = normalize_color(opt_str(area, "border_color", path, ""), path + ".border_color", "")
-    shape = area.get("shape")
-    if shape is None and "width" in area:
+    fill = _paint(area, "color", path, AREA_FILL)
+    stroke = _paint(area, "border_color", path, "")
+    shape = opt_str(area, "shape", path, "")
+    if not shape and "width" in area:
         shape = "rectangle"  # plans written before areas had a shape
-    if shape is None:
-        raise VenueFormatError("missing field 'shape'", path=path + ".shape")
+    if shape and shape not in SHAPES:
+        choices = ", ".join(SHAPES)
+        raise VenueFormatError(f"unknown shape {shape!r}; expected {choices}", path=path + ".shape")
     out: list[Area] = []
-    if shape in ("rectangle", "rect"):
-        box = as_object(area.get(shape, area), f"{path}.{shape}")
-        box_path = f"{path}.{shape}" if shape in area else path
-        width = req_length(box, "width", box_path)
-        height = req_length(box, "height", box_path)
-        corner = (pos[0] + width, pos[1] + height)
-        out.append(Area("rect", (pos, corner), fill, stroke, rotation_deg=rotation))
-    elif shape == "circle":
-        circle = as_object(field(area, "circle", path), path + ".circle")
-        radius = req_length(circle, "radius", path + ".circle")
-        out.append(Area("circle", (pos, (radius, radius)), fill, stroke))
-    elif shape == "ellipse":
-        ellipse = as_object(field(area, "ellipse", path), path + ".ellipse")
-        rx, ry = _position(field(ellipse, "radius", path), path + ".ellipse.radius", (0.0, 0.0))
-        check_length(rx, path + ".ellipse.radius.x")
-        check_length(ry, path + ".ellipse.radius.y")
-        out.append(Area("ellipse", (pos, (rx, ry)), fill, stroke, rotation_deg=rotation))
-    elif shape == "polygon":
-        out.append(_polygon(area, path, pos, rotation, fill, stroke))
-    elif shape != "text":
-        raise VenueFormatError(
-            f"unknown shape {shape!r}; expected rectangle, circle, ellipse, polygon or text",
-            path=path + ".shape",
-        )
-    if shape == "text" or area.get("text") is not None:
+    label = area.get("text")
+    drawn = _shape(area, path, shape, pos, rotation) if shape not in ("", "text") else None
+    if drawn is not None:
+        kind, points, turn = drawn
+        own_text = label if isinstance(label, str) else ""  # older plans: a plain string
+        out.append(Area(kind, points, fill, stroke, text=own_text, rotation_deg=turn))
+    if label is not None and not isinstance(label, str):
         text_area = _text(area, path, pos, rotation)
-        if text_area.text:
+        if text_area is not None:
             out.append(text_area)
     return out
 
 
-def _polygon(
-    area: dict[str, Any], path: str, pos: Point, rotation: float, fill: str, stroke: str
-) -> Area:
-    polygon = as_object(field(area, "polygon", path), path + ".polygon")
-    raw_points = as_array(field(polygon, "points", path + ".polygon"), path + ".polygon.points")
+def _paint(area: dict[str, Any], key: str, path: str, default: str) -> str:
+    """A fill or border colour; "" (no paint) for "none" and for fully transparent ones."""
+    value = opt_str(area, key, path, "")
+    if value.strip().lower() == "none":
+        return ""
+    color = normalize_color(value, f"{path}.{key}", default)
+    return "" if len(color) == 9 and color.endswith("00") else color
+
+
+def _shape(
+    area: dict[str, Any], path: str, shape: str, pos: Point, rotation: float
+) -> tuple[Any, tuple[Point, ...], float] | None:
+    """(kind, points, rotation) of a drawable shape, or None when there is nothing to draw."""
+    legacy = shape == "rectangle" and "rectangle" not in area and "width" in area
+    measures = area if legacy else area.get(shape)
+    if measures is None:
+        return None
+    where = path if measures is area else f"{path}.{shape}"
+    box = as_object(measures, where)
+    if shape == "rectangle":
+        width, height = req_number(box, "width", where), req_number(box, "height", where)
+        if width <= 0 or height <= 0:
+            return None
+        return "rect", (pos, (pos[0] + width, pos[1] + height)), rotation
+    if shape == "circle":
+        radius = req_number(box, "radius", where)
+        return ("circle", (pos, (radius, radius)), 0.0) if radius > 0 else None
+    if shape == "ellipse":
+        rx, ry = _position(field(box, "radius", where), where + ".radius", (0.0, 0.0))
+        return ("ellipse", (pos, (rx, ry)), rotation) if rx > 0 and ry > 0 else None
+    raw_points = as_array(field(box, "points", where), where + ".points")
     if len(raw_points) < 3:
-        raise VenueFormatError("a polygon needs at least 3 points", path=path + ".polygon.points")
+        return None
     points = np.array(
-        [_position(p, f"{path}.polygon.points[{k}]", pos) for k, p in enumerate(raw_points)]
+        [_position(p, f"{where}.points[{k}]", pos) for k, p in enumerate(raw_points)]
     )
     turned = rotate(points, pos, rotation)
-    return Area("polygon", tuple((float(x), float(y)) for x, y in turned.tolist()), fill, stroke)
+    return "polygon", tuple((float(x), float(y)) for x, y in turned.tolist()), 0.0
 
 
-def _text(area: dict[str, Any], path: str, pos: Point, rotation: float) -> Area:
+def _text(area: dict[str, Any], path: str, pos: Point, rotation: float) -> Area | None:
     text_path = path + ".text"
-    text = as_object(field(area, "text", path), text_path)
+    text = as_object(area["text"], text_path)
     content = req_str(text, "text", text_path)
     color = normalize_color(opt_str(text, "color", text_path, ""), text_path + ".color", TEXT_COLOR)
     size = opt_number(text, "size", text_path, PRETIX_TEXT_SIZE)
-    check_length(size, text_path + ".size")
+    if not content.strip():
+        return None
     anchor = pos
     if text.get("position") is not None:
         offset = _position(text["position"], text_path + ".position", pos)
@@ -104,7 +124,7 @@ def _text(area: dict[str, Any], path: str, pos: Point, rotation: float) -> Area:
         fill="",
         text=content,
         text_color=color,
-        font_size=size,
+        font_size=size if size > 0 else PRETIX_TEXT_SIZE,
         rotation_deg=rotation,
     )
 

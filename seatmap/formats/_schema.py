@@ -1,4 +1,4 @@
-"""Validating a native venue document against `seatmap/venue.schema.json`.
+"""Validating a native venue document against the JSON Schema `seatmap/venue.schema.json`.
 
 The jsonschema library needs ~150 us per seat object (~20 s for a 150k-seat
 stadium). So the document is validated in parts: everything but the rows goes
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import jsonschema
@@ -24,7 +24,8 @@ from seatmap.errors import VenueFormatError
 from seatmap.formats.jsonpath import child, join, type_name
 
 _SEAT_KEYS = frozenset(
-    {"id", "label", "x", "y", "category", "radius", "accessible", "type", "gap_before"}
+    {"id", "label", "x", "y", "category", "radius", "accessible", "type", "gap_before",
+     "source_id"}
 )
 _SEAT_TYPES = frozenset({"standard", "wheelchair", "companion", "restricted_view"})
 _NUMBER = (int, float)
@@ -33,9 +34,8 @@ _ROW_KEYS = frozenset({"label", "seats"})
 
 @cache
 def venue_schema() -> dict[str, Any]:
-    """The JSON Schema of the native venue format (package data)."""
-    # `seatmap` is a namespace package, so the file is found next to its modules.
-    text = (Path(__file__).resolve().parent.parent / "venue.schema.json").read_text("utf-8")
+    """The JSON Schema of the native venue format (package data of `seatmap`)."""
+    text = resources.files("seatmap").joinpath("venue.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -131,8 +131,12 @@ def _seat_looks_valid(seat: object) -> bool:
     kind = seat.get("type", "standard")
     if type(kind) is not str or kind not in _SEAT_TYPES:
         return False
+    source = seat.get("source_id", "")
     return (
-        type(seat.get("accessible", False)) is bool and type(seat.get("gap_before", False)) is bool
+        type(seat.get("accessible", False)) is bool
+        and type(seat.get("gap_before", False)) is bool
+        and type(source) is str
+        and len(source) <= 200
     )
 
 

@@ -140,6 +140,7 @@ def _row_seats(
                 seat_type=kind,
                 gap_before=seat.get("gap_before", False),
                 where=where,
+                source_id=seat.get("source_id"),
             )
         )
     return records
@@ -171,8 +172,8 @@ def native_document(venue: Venue) -> dict[str, Any]:
     """The venue as a native-format JSON document (plain dicts and lists)."""
     seats = venue.seats
     radius_values, radius_counts = np.unique(seats.radius, return_counts=True)
-    seat_radius = _short_floats(radius_values[int(np.argmax(radius_counts))].reshape(1))[0]
-    xs, ys, radii = (_short_floats(c) for c in (seats.x, seats.y, seats.radius))
+    seat_radius = short_floats(radius_values[int(np.argmax(radius_counts))].reshape(1))[0]
+    xs, ys, radii = (short_floats(c) for c in (seats.x, seats.y, seats.radius))
     category_ids = [c.external_id for c in venue.categories]
     category, accessible = seats.category.tolist(), seats.accessible.tolist()
     seat_type, left = seats.seat_type.tolist(), seats.left.tolist()
@@ -195,6 +196,8 @@ def native_document(venue: Venue) -> dict[str, Any]:
                 seat["type"] = _SEAT_TYPE_NAME[seat_type[i]]
             if offset and left[i] == NO_NEIGHBOUR:
                 seat["gap_before"] = True
+            if seats.source_ids and seats.source_ids[i] != seats.external_ids[i]:
+                seat["source_id"] = seats.source_ids[i]
             out.append(seat)
         rows_by_section[row.section_index].append({"label": row.label, "seats": out})
     return {
@@ -223,7 +226,7 @@ def native_document(venue: Venue) -> dict[str, Any]:
     }
 
 
-def _short_floats(column: np.ndarray[Any, Any]) -> list[float]:
+def short_floats(column: np.ndarray[Any, Any]) -> list[float]:
     """float32 values as the shortest decimals that read back to the same float32."""
     return [float(v) for v in np.asarray(column, dtype=np.float32).astype(str).tolist()]
 

@@ -1,27 +1,37 @@
 """Reader for pretix seating plans (zones > rows > seats, categories, areas).
 
-Follows pretix's published `seating-plan.schema.json`: a seat's position is
-relative to its row, a row's to its zone; areas are relative to their zone.
-Mapping to the venue model:
+Accepts every plan that pretix's published `seating-plan.schema.json` accepts,
+and reads it the way pretix does: a seat's position is relative to its row, a
+row's to its zone; areas are relative to their zone; every seat in the file is
+a seat, even when its `seat_guid` repeats one used before (pretix's own demo
+plan reuses the ground floor's guids on its balcony). Only a wrong JSON type
+or a missing required field is an error, named by its JSON path; fields the
+plan does not need are ignored. Mapping to the venue model:
 
 - each zone with seats becomes a section; pretix zones have no outline, so it
   is the convex hull of the zone's seats padded by 1.5 seat radii;
 - labels are the identifying `row_number` and `seat_number` (pretix's
   `row_label`/`seat_label` are display templates such as "Row %s");
+- a seat's id is its `seat_guid` when that is unique in the plan; repeated
+  (or empty) guids get an id scoped by their section, "SECTION/GUID", and the
+  guid itself is kept as the seat's source id;
 - categories keep their name as id and get price 0 (pretix keeps prices on
-  products, not in the plan); seats without a radius get pretix's default 10;
-- area rotation is clockwise about the area's position, as in pretix: kept for
-  rectangles (pivot = top-left), ellipses (centre) and text (anchor); polygons
-  get it baked into their vertices. Text on a shape becomes its own text area.
+  products, not in the plan); a category a seat names but the plan does not
+  list is added, grey, as pretix also sells such a seat; a repeated category
+  name keeps its first colour;
+- seats without a positive radius get pretix's default 10;
+- colours are CSS colour strings (see `palette`); areas are read in `_pretix_areas`.
 
 If anything lies left of or above the origin, the whole plan is shifted so the
-venue spans [0, width] x [0, height]; the size grows to hold everything.
+venue spans [0, width] x [0, height]; the size grows to hold everything. A plan
+with no seat at all is refused: there would be nothing to sell.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,28 +41,34 @@ from seatmap.formats._geometry import padded_hull
 from seatmap.formats._pretix_areas import area_bounds, parse_area
 from seatmap.formats._source import DEFAULT_MAX_BYTES, decode_json, read_bytes
 from seatmap.formats.jsonpath import (
+    MAX_ABS_COORD,
     as_array,
     as_object,
-    check_length,
     check_number,
-    field,
     opt_number,
     opt_str,
-    req_length,
     req_str,
-    req_text,
 )
+from seatmap.formats.jsonpath import field as required
 from seatmap.formats.palette import normalize_color, section_color
 from seatmap.model import Area, Point, Venue
 from seatmap.venuebuild import SeatRecord, VenueBuilder
 
 PRETIX_SEAT_RADIUS = 10.0
+DEFAULT_CATEGORY_COLOR = "#8c8c8c"
 # Outline padding around seat centres, in seat radii.
 OUTLINE_PAD_RADII = 1.5
 # Space left around the content when the plan's size has to grow.
 MARGIN = 20.0
+# Separates a section id from a repeated seat guid in a derived seat id.
+SCOPE_SEPARATOR = "/"
 
-_Zone = tuple[str, str, list[tuple[str, list[SeatRecord]]]]
+
+@dataclass
+class _Zone:
+    section_id: str
+    name: str
+    rows: list[tuple[str, list[SeatRecord]]] = field(default_factory=list)
 
 
 def read_pretix(
@@ -71,106 +87,170 @@ def parse_pretix(doc: object, name: str | None = None) -> Venue:
     """Validate a decoded pretix plan and build its venue; `name` overrides the plan's name."""
     root = as_object(doc, "$")
     plan_name = req_str(root, "name", "$")
-    categories = _categories(as_array(field(root, "categories", "$"), "$.categories"))
-    zones_raw = as_array(field(root, "zones", "$"), "$.zones")
+    categories = _categories(as_array(required(root, "categories", "$"), "$.categories"))
     zones: list[_Zone] = []
     areas: list[Area] = []
-    for zi, zone_raw in enumerate(zones_raw):
+    section_ids: set[str] = set()
+    for zi, zone_raw in enumerate(as_array(required(root, "zones", "$"), "$.zones")):
         path = f"$.zones[{zi}]"
         zone = as_object(zone_raw, path)
-        origin = _position(field(zone, "position", path), path + ".position")
+        origin = _position(required(zone, "position", path), path + ".position")
         rows = _rows(zone, path, origin, categories)
+        zone_name = opt_str(zone, "name", path, "")
         if rows:
-            zone_id = opt_str(zone, "zone_id", path, "") or opt_str(zone, "uuid", path, "")
-            zone_name = opt_str(zone, "name", path, "")
-            zones.append((zone_id or zone_name or f"zone-{zi + 1}", zone_name, rows))
+            wanted = opt_str(zone, "zone_id", path, "") or opt_str(zone, "uuid", path, "")
+            section_id = _unique(wanted or zone_name or f"zone-{zi + 1}", section_ids)
+            zones.append(_Zone(section_id, zone_name or section_id, rows))
         for ai, area in enumerate(as_array(zone.get("areas") or [], path + ".areas")):
             areas.extend(parse_area(area, f"{path}.areas[{ai}]", origin))
-    if not any(seats for _, _, rows in zones for _, seats in rows):
+    if not zones:
         raise VenueFormatError("plan has no seats", path="$.zones")
-    size = _size(root)
-    return _build(name or plan_name or "pretix plan", size, categories, zones, areas)
+    _assign_seat_ids(zones)
+    return _build(name or plan_name or "pretix plan", _size(root), categories, zones, areas)
 
 
-def _categories(raw: list[Any]) -> dict[str, tuple[int, str]]:
-    out: dict[str, tuple[int, str]] = {}
+class _Categories(dict[str, tuple[int, str]]):
+    """Category name -> (index, colour), growing when a seat names an unlisted one."""
+
+    def index_of(self, category: str) -> int:
+        if category not in self:
+            self[category] = (len(self), DEFAULT_CATEGORY_COLOR)
+        return self[category][0]
+
+
+def _categories(raw: list[Any]) -> _Categories:
+    out = _Categories()
     for ci, item in enumerate(raw):
         path = f"$.categories[{ci}]"
         category = as_object(item, path)
-        cname = req_text(category, "name", path)
-        if cname in out:
-            raise VenueFormatError(f"duplicate category {cname!r}", path=path + ".name")
-        color = normalize_color(opt_str(category, "color", path, ""), path + ".color", "#8c8c8c")
-        out[cname] = (len(out), color)
+        cname = req_str(category, "name", path)
+        color = normalize_color(
+            opt_str(category, "color", path, ""), path + ".color", DEFAULT_CATEGORY_COLOR
+        )
+        out.setdefault(cname, (len(out), color))
     return out
 
 
 def _rows(
-    zone: dict[str, Any], path: str, origin: Point, categories: dict[str, tuple[int, str]]
+    zone: dict[str, Any], path: str, origin: Point, categories: _Categories
 ) -> list[tuple[str, list[SeatRecord]]]:
     rows: list[tuple[str, list[SeatRecord]]] = []
-    for ri, row_raw in enumerate(as_array(field(zone, "rows", path), path + ".rows")):
+    for ri, row_raw in enumerate(as_array(required(zone, "rows", path), path + ".rows")):
         row_path = f"{path}.rows[{ri}]"
         row = as_object(row_raw, row_path)
-        label = req_text(row, "row_number", row_path, allow_int=True)
+        label = req_str(row, "row_number", row_path, allow_int=True)
         offset = origin
         if row.get("position") is not None:
             rx, ry = _position(row["position"], row_path + ".position")
             offset = (origin[0] + rx, origin[1] + ry)
+        raw_seats = as_array(required(row, "seats", row_path), row_path + ".seats")
         seats = [
             _seat(seat, f"{row_path}.seats[{k}]", offset, categories)
-            for k, seat in enumerate(as_array(field(row, "seats", row_path), row_path + ".seats"))
+            for k, seat in enumerate(raw_seats)
         ]
         if seats:
             rows.append((label, seats))
     return rows
 
 
-def _seat(
-    raw: object, path: str, offset: Point, categories: dict[str, tuple[int, str]]
-) -> SeatRecord:
+def _seat(raw: object, path: str, offset: Point, categories: _Categories) -> SeatRecord:
+    plain = _plain_seat(raw, path, offset, categories)
+    if plain is not None:
+        return plain
     seat = as_object(raw, path)
-    guid = req_text(seat, "seat_guid", path)
-    number = req_text(seat, "seat_number", path, allow_int=True)
-    px, py = _position(field(seat, "position", path), path + ".position")
+    guid = req_str(seat, "seat_guid", path, allow_int=True)
+    number = req_str(seat, "seat_number", path, allow_int=True)
+    px, py = _position(required(seat, "position", path), path + ".position")
     category = req_str(seat, "category", path)
-    if category not in categories:
-        raise VenueFormatError(f"unknown category {category!r}", path=path + ".category")
-    radius = check_length(opt_number(seat, "radius", path, PRETIX_SEAT_RADIUS), path + ".radius")
+    radius = opt_number(seat, "radius", path, PRETIX_SEAT_RADIUS)
     return SeatRecord(
         external_id=guid,
         label=number,
         x=check_number(offset[0] + px, path + ".position.x"),
         y=check_number(offset[1] + py, path + ".position.y"),
-        category_index=categories[category][0],
-        radius=radius,
+        category_index=categories.index_of(category),
+        radius=radius if radius > 0 else PRETIX_SEAT_RADIUS,
         where=path,
+        source_id=guid,
     )
+
+
+def _plain_seat(
+    raw: object, path: str, offset: Point, categories: _Categories
+) -> SeatRecord | None:
+    """The seat, when its fields have their plain types and sane numbers; else None.
+
+    Most seats are plain, and this skips building a JSON path per field. It
+    never accepts what the field-by-field checks in `_seat` refuse (NaN and
+    infinities fail the range comparisons), so those name every problem.
+    """
+    if type(raw) is not dict:
+        return None
+    guid, number, category = raw.get("seat_guid"), raw.get("seat_number"), raw.get("category")
+    if type(guid) is not str or type(number) is not str or type(category) is not str:
+        return None
+    position = raw.get("position")
+    if type(position) is not dict:
+        return None
+    px, py = _plain_number(position.get("x")), _plain_number(position.get("y"))
+    radius = _plain_number(raw.get("radius", PRETIX_SEAT_RADIUS))
+    if px is None or py is None or radius is None:
+        return None
+    x, y = offset[0] + px, offset[1] + py
+    if not all(-MAX_ABS_COORD <= v <= MAX_ABS_COORD for v in (px, py, x, y, radius)):
+        return None
+    return SeatRecord(
+        external_id=guid,
+        label=number,
+        x=x,
+        y=y,
+        category_index=categories.index_of(category),
+        radius=radius if radius > 0 else PRETIX_SEAT_RADIUS,
+        where=path,
+        source_id=guid,
+    )
+
+
+def _plain_number(value: object) -> float | None:
+    """A JSON number (not a boolean) as a float, else None."""
+    return float(value) if type(value) is int or type(value) is float else None
+
+
+def _assign_seat_ids(zones: list[_Zone]) -> None:
+    """Unique seat ids: the guid where it is unique and not empty, else scoped by section."""
+    records = [(zone, label, s) for zone in zones for label, seats in zone.rows for s in seats]
+    counts = Counter(s.external_id for _, _, s in records)
+    used = {guid for guid, n in counts.items() if n == 1 and guid}
+    for zone, row_label, seat in records:
+        guid = seat.external_id
+        if counts[guid] == 1 and guid:
+            continue
+        local = guid or f"{row_label}-{seat.label}"
+        seat.external_id = _unique(f"{zone.section_id}{SCOPE_SEPARATOR}{local}", used)
 
 
 def _position(raw: object, path: str) -> Point:
     position = as_object(raw, path)
     return (
-        check_number(field(position, "x", path), path + ".x"),
-        check_number(field(position, "y", path), path + ".y"),
+        check_number(required(position, "x", path), path + ".x"),
+        check_number(required(position, "y", path), path + ".y"),
     )
 
 
 def _size(root: dict[str, Any]) -> Point:
+    """The plan's declared size; absent, zero or negative sizes count as 0 (grow to fit)."""
     if root.get("size") is None:
         return (0.0, 0.0)
     size = as_object(root["size"], "$.size")
-    return (req_length(size, "width", "$.size"), req_length(size, "height", "$.size"))
+    width = check_number(required(size, "width", "$.size"), "$.size.width")
+    height = check_number(required(size, "height", "$.size"), "$.size.height")
+    return (max(width, 0.0), max(height, 0.0))
 
 
 def _build(
-    name: str,
-    size: Point,
-    categories: dict[str, tuple[int, str]],
-    zones: list[_Zone],
-    areas: list[Area],
+    name: str, size: Point, categories: _Categories, zones: list[_Zone], areas: list[Area]
 ) -> Venue:
-    records = [s for _, _, rows in zones for _, seats in rows for s in seats]
+    records = [s for zone in zones for _, seats in zone.rows for s in seats]
     x = np.array([s.x for s in records])
     y = np.array([s.y for s in records])
     pad = np.array([s.radius for s in records]) * OUTLINE_PAD_RADII
@@ -186,10 +266,8 @@ def _build(
     builder = VenueBuilder(name, width, height)
     for cname, (_, color) in categories.items():
         builder.add_category(cname, cname, color, 0)
-    used_ids: set[str] = set()
-    for zi, (zone_id, zone_name, rows) in enumerate(zones):
-        section_id = _unique(zone_id, used_ids)
-        zone_seats = [s for _, seats in rows for s in seats]
+    for zi, zone in enumerate(zones):
+        zone_seats = [s for _, seats in zone.rows for s in seats]
         for s in zone_seats:
             s.x += dx
             s.y += dy
@@ -198,10 +276,8 @@ def _build(
             np.array([s.y for s in zone_seats]),
             max(s.radius for s in zone_seats) * OUTLINE_PAD_RADII,
         )
-        section = builder.add_section(
-            section_id, zone_name or section_id, section_color(zi), outline
-        )
-        for label, seats in rows:
+        section = builder.add_section(zone.section_id, zone.name, section_color(zi), outline)
+        for label, seats in zone.rows:
             builder.add_row(section, label, seats)
     for area in areas:
         moved = tuple((px + dx, py + dy) for px, py in area.points)

@@ -3,6 +3,8 @@
 Every test makes its own event (a small `grid_venue`), so tests never share seats.
 Fake clocks start days ahead of the wall clock: the sweepers of other app
 instances in this run (which use real time) never find those holds due.
+Every test here runs twice: against single Redis and against a Redis Cluster
+(`-m cluster` selects the second; `-m "not cluster"` the first).
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from lockservice.sessions import issue_token
 from seatmap.context import EventView, ServiceContext
 from seatmap.events import EventRules
 from seatmap.settings import Settings
-from tests.conftest import API_KEY_HEADER, LiveServer
+from tests.conftest import API_KEY_HEADER, LiveServer, parametrize_redis
 from tests.venues import grid_venue, store_event
 
 DAY_MS = 86_400_000
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every lock-service test against single Redis and against a Redis Cluster."""
+    parametrize_redis(metafunc)
 
 
 class FakeClock:
@@ -38,6 +45,10 @@ class FakeClock:
 
     def now_ms(self) -> int:
         """The current fake time in ms."""
+        return self.ms
+
+    def pinned_ms(self) -> int:
+        """Redis scripts run at the fake time too."""
         return self.ms
 
     def advance(self, ms: int) -> None:

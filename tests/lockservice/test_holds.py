@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from typing import Any
 
 import pytest
 
 from lockservice.adminscripts import register_scripts
-from lockservice.errors import HoldConflict, HoldGone, NotHoldOwner
+from lockservice.errors import HoldConflict, HoldGone, NotHoldOwner, RuleViolation
 from lockservice.holds import Holds
 from lockservice.keys import event_keys
 from seatmap.context import ServiceContext
@@ -34,7 +36,7 @@ async def test_hold_takes_all_seats_and_logs_one_change(ctx: ServiceContext, hol
     status = await holds.statuses(view.event.id)
     assert [status[s] for s in hold.seats] == [SeatStatus.HELD] * 3
     keys = event_keys(ctx.settings.redis_prefix, view.event.id)
-    entries = await ctx.redis.xrange(keys.log)
+    entries: Any = await ctx.redis.xrange(keys.log)
     assert [e[1][b"kind"] for e in entries] == [b"reset", b"hold"]
     assert entries[-1][1] == {
         b"kind": b"hold",
@@ -119,7 +121,8 @@ async def test_sweeper_releases_a_hold_within_one_second_of_expiry(ctx: ServiceC
         while (await ctx.redis.getrange(keys.status, wanted[0], wanted[0])) != b"\x00":
             assert time.monotonic() - started < 1.0, "hold not released within 1 s of expiry"
             await asyncio.sleep(0.02)
-        last = (await ctx.redis.xrevrange(keys.log, count=1))[0][1]
+        newest: Any = await ctx.redis.xrevrange(keys.log, count=1)
+        last = newest[0][1]
         assert last[b"kind"] == b"expire"
         assert sorted(map(int, last[b"seats"].split(b","))) == sorted(wanted)
         gone = await api.get(
@@ -162,7 +165,7 @@ async def test_another_buyers_token_gets_404_everywhere_and_changes_nothing(
 async def holds_status(ctx: ServiceContext, event_id: int, indices: list[int]) -> list[int]:
     """Live statuses of some seats."""
     raw = await ctx.redis.get(event_keys(ctx.settings.redis_prefix, event_id).status)
-    assert raw is not None
+    assert isinstance(raw, bytes)
     return [raw[i] for i in indices]
 
 
@@ -191,3 +194,63 @@ async def test_hold_lifecycle_over_http(ctx: ServiceContext) -> None:
         assert taken.status_code == 422 and taken.json()["error"] == "orphan_seat"
         assert taken.json()["alternative"]
     assert buyer_id
+
+
+class SkewedClock:
+    """An app host whose clock is ten minutes fast."""
+
+    def now_ms(self) -> int:
+        """The host's wrong time."""
+        return time.time_ns() // 1_000_000 + 600_000
+
+    def pinned_ms(self) -> int:
+        """Scripts use Redis's clock."""
+        return 0
+
+
+async def redis_now_ms(ctx: ServiceContext) -> int:
+    """Redis's own clock in ms."""
+    seconds, micros = await ctx.redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def test_hold_expiry_and_extension_follow_redis_not_the_host_clock(
+    ctx: ServiceContext,
+) -> None:
+    skewed = Holds(dataclasses.replace(ctx, clock=SkewedClock()), register_scripts(ctx.redis))
+    view = await new_event(ctx, EventRules(hold_ttl_s=60, max_hold_s=120))
+    started = await redis_now_ms(ctx)
+    hold = await skewed.hold(view, "b1", seats(view, "C", 1, 2))
+    assert started <= hold.created_ms <= started + 1000
+    assert hold.expires_ms == hold.created_ms + 60_000
+    assert hold.max_expires_ms == hold.created_ms + 120_000
+    extended = await skewed.extend(view, "b1", hold.token)
+    assert hold.expires_ms <= extended.expires_ms <= await redis_now_ms(ctx) + 60_000
+    assert (await skewed.get(view.event.id, "b1", hold.token)).state == "held"
+
+
+async def test_one_address_holds_at_most_the_cap_across_buyer_identities(
+    ctx: ServiceContext,
+) -> None:
+    capped = dataclasses.replace(ctx, settings=ctx.settings.with_overrides(max_seats_per_address=6))
+    holds = Holds(capped, register_scripts(ctx.redis))
+    view = await new_event(capped, EventRules(no_orphans=False))
+    address = "203.0.113.7"
+    taken = [
+        await holds.hold(view, f"id-{n}", seats(view, "C", 1 + 2 * n, 2 + 2 * n), address=address)
+        for n in range(3)
+    ]
+    with pytest.raises(RuleViolation) as caught:
+        await holds.hold(view, "id-3", seats(view, "D", 1), address=address)
+    assert caught.value.rule == "max_seats_per_address"
+    assert caught.value.extra["limit"] == 6 and caught.value.extra["held"] == 6
+    # Another address is not affected; releasing, expiring or selling frees the address's share.
+    await holds.hold(view, "id-4", seats(view, "D", 1, 2), address="198.51.100.9")
+    await holds.release(view, "id-0", taken[0].token)
+    again = await holds.hold(view, "id-5", seats(view, "E", 1, 2), address=address)
+    await holds.mark_confirming(view.event.id, again.token, "", "sale-1")
+    assert await holds.mark_sold(view.event.id, again.token, again.fencing)
+    await holds.end(view.event.id, taken[1].token, force=True)
+    await holds.hold(view, "id-6", seats(view, "F", 1, 2, 3, 4), address=address)
+    keys = event_keys(ctx.settings.redis_prefix, view.event.id)
+    assert int(await ctx.redis.hget(keys.addresses, address) or 0) == 6

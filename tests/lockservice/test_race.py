@@ -129,7 +129,9 @@ def replay(
     owner: dict[int, int] = {}
     held_by: Counter[int] = Counter()
     by_fencing = sorted(journal.holds, key=lambda h: h["fencing"])
-    assert [h["fencing"] for h in by_fencing] == list(range(1, len(by_fencing) + 1))
+    # Consecutive within the event's fencing epoch (the first is epoch * 1e9 + 1).
+    first = by_fencing[0]["fencing"] if by_fencing else 1
+    assert [h["fencing"] for h in by_fencing] == list(range(first, first + len(by_fencing)))
     accepted = iter(by_fencing)
 
     def isolated() -> set[int]:

@@ -7,15 +7,21 @@ seats 6 and 7; 101-A-1 is a wheelchair place and 101-A-2 its companion seat.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
+from lockservice.adminscripts import register_scripts
 from lockservice.errors import HoldConflict, RuleViolation
 from lockservice.holds import Holds
+from lockservice.keys import rate_key
+from lockservice.luashared import GCRA
+from lockservice.ratelimit import Budget, RateLimiter, interval_ms
 from seatmap.context import EventView, ServiceContext
+from seatmap.errors import RateLimited
 from seatmap.events import EventRules
 from seatmap.status import SeatStatus
-from tests.lockservice.conftest import new_event
+from tests.lockservice.conftest import clocked, new_event
 
 
 def seats(view: EventView, row: str, *numbers: int, section: str = "101") -> list[int]:
@@ -167,3 +173,37 @@ async def test_partial_release_may_not_leave_an_orphan(ctx: ServiceContext, hold
     freed = seats(view, "C", 3, 4)
     assert [status[s] for s in held + freed] == [SeatStatus.HELD] * 2 + [SeatStatus.AVAILABLE] * 2
     assert (await holds.get(view.event.id, "b1", hold.token)).seats == tuple(held)
+
+
+async def test_hold_attempts_and_session_budgets_share_one_gcra(ctx: ServiceContext) -> None:
+    clock, fctx = clocked(ctx)
+    scripts = register_scripts(ctx.redis)
+    limiter, holds = RateLimiter(fctx, scripts.rate), Holds(fctx, scripts)
+    view = await new_event(fctx, EventRules(no_orphans=False, max_seats_per_buyer=100))
+    interval = interval_ms(3)  # three per minute
+    keys = holds.keys(view.event.id)
+    session_budget = Budget([rate_key(ctx.settings.redis_prefix, "gcra-test", "x")], [interval])
+    hold_budget = Budget([keys.rate("buyer", "gcra"), keys.rate("ip", "gcra")], [interval, 0])
+
+    async def outcomes(spend: Callable[[int], Awaitable[object]]) -> list[int]:
+        """Retry-After of five attempts at once, then one 20 s later (0 = allowed)."""
+        found = []
+        for n in range(6):
+            if n == 5:
+                clock.advance(interval)
+            try:
+                await spend(n)
+                found.append(0)
+            except RateLimited as refused:
+                found.append(refused.retry_after_s)
+        return found
+
+    by_session = await outcomes(lambda n: limiter.spend(session_budget, "sessions"))
+    by_hold = await outcomes(
+        lambda n: holds.hold(view, "gcra", seats(view, "E", n + 1), budget=hold_budget)
+    )
+    assert by_session == by_hold == [0, 0, 0, 20, 20, 0]
+    texts = [str(scripts.rate.script), str(scripts.hold.script)]
+    assert (
+        [t.count(GCRA) for t in texts] == [t.count("function gcra_wait") for t in texts] == [1, 1]
+    )

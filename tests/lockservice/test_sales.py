@@ -1,12 +1,15 @@
-"""Confirming holds as sales: idempotency, ownership, stuck sales, and the reconciler."""
+"""Confirming holds as sales: idempotency, ownership, stuck sales, the reconciler, and Redis
+losing an event (rebuilt from the sales record before anything else runs on it)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from lockservice.adminscripts import register_scripts
+from lockservice.errors import HoldConflict, HoldGone, NotHoldOwner
 from lockservice.holds import CONFIRM_GRACE_MS, Holds
 from lockservice.keys import event_keys
 from lockservice.reconcile import reconcile_event
@@ -14,8 +17,8 @@ from lockservice.service import LockService
 from seatmap.context import EventView, ServiceContext
 from seatmap.events import EventRules
 from seatmap.status import SeatStatus
+from tests.conftest import API_KEY_HEADER
 from tests.lockservice.conftest import (
-    API_KEY_HEADER,
     FakeClock,
     buyer_token,
     clocked,
@@ -175,6 +178,7 @@ async def _stuck_sale(
     assert await holds_status(ctx, view.event.id, wanted) == [SeatStatus.CONFIRMING] * 2
     clock.advance(CONFIRM_GRACE_MS)
     await service.sweep_once()
+    await service.resolved()  # each stuck sale is settled by a task of its own
     expected = SeatStatus.SOLD if committed else SeatStatus.AVAILABLE
     assert await holds_status(ctx, view.event.id, wanted) == [expected] * 2
 
@@ -246,3 +250,77 @@ async def test_sale_redis_forgot_cannot_be_sold_again(ctx: ServiceContext, holds
     assert len(await sales_of(ctx, view.event.id)) == 2
     indices = [s["index"] for s in reply.json()["seats"]]
     assert await holds_status(ctx, view.event.id, indices) == [SeatStatus.SOLD] * 2
+
+
+async def test_a_lost_event_is_rebuilt_on_first_use_and_its_old_holds_are_void(
+    ctx: ServiceContext, holds: Holds
+) -> None:
+    view = await new_event(ctx)
+    before = await holds.hold(view, "b1", seats(view, "C", 1, 2))
+    await delete_event_keys(ctx, view.event.id)
+    after = await holds.hold(view, "b2", seats(view, "C", 1, 2))  # rebuilt, then held
+    assert after.fencing > before.fencing
+    keys = event_keys(ctx.settings.redis_prefix, view.event.id)
+    assert int(await ctx.redis.get(keys.epoch) or 0) > 0
+    entries: Any = await ctx.redis.xrange(keys.log)
+    assert entries[0][1][b"kind"] == b"reset"
+    with pytest.raises((NotHoldOwner, HoldGone)):
+        await holds.get(view.event.id, "b1", before.token)
+
+
+async def test_a_status_without_epoch_is_not_trusted_and_the_sales_record_wins(
+    ctx: ServiceContext, holds: Holds
+) -> None:
+    view = await new_event(ctx)
+    sold = seats(view, "D", 3, 4)
+    hold = await holds.hold(view, "b1", sold)
+    await holds.mark_confirming(view.event.id, hold.token, "b1", "key-1")
+    await insert_order(ctx, view.event.id, "key-1", hold.fencing, sold)
+    await delete_event_keys(ctx, view.event.id)
+    keys = event_keys(ctx.settings.redis_prefix, view.event.id)
+    # Something recreated the status (all available) after the loss, but no epoch.
+    await ctx.redis.set(keys.status, bytes(view.venue.seat_count))
+    with pytest.raises(HoldConflict):
+        await holds.hold(view, "b2", sold)
+    status = await holds.statuses(view.event.id)
+    assert [status[s] for s in sold] == [SeatStatus.SOLD] * 2
+
+
+async def insert_order(
+    ctx: ServiceContext, event_id: int, key: str, fencing: int, sold: list[int]
+) -> None:
+    """Commit a sale in PostgreSQL the way a confirm does."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        order_id = await conn.fetchval(
+            "INSERT INTO orders (event_id, idempotency_key, request_hash, buyer_id, fencing, "
+            "total_cents) VALUES ($1, $2, 'h', 'b1', $3, 0) RETURNING id",
+            event_id,
+            key,
+            fencing,
+        )
+        await conn.execute(
+            "INSERT INTO sales (event_id, seat_index, order_id, fencing) "
+            "SELECT $1, unnest($2::int[]), $3, $4",
+            event_id,
+            sold,
+            order_id,
+            fencing,
+        )
+
+
+async def test_fencing_never_repeats_across_losses_even_for_a_sale_in_flight(
+    ctx: ServiceContext, holds: Holds
+) -> None:
+    view = await new_event(ctx, EventRules(no_orphans=False))
+    issued: list[int] = []
+    for round_ in range(4):
+        # A sale frozen before the loss commits in PostgreSQL only after the rebuild.
+        in_flight = await holds.hold(view, f"b{round_}", seats(view, "C", 1 + 2 * round_))
+        await holds.mark_confirming(view.event.id, in_flight.token, "", f"k{round_}")
+        issued.append(in_flight.fencing)
+        await delete_event_keys(ctx, view.event.id)
+        fresh = await holds.hold(view, f"c{round_}", seats(view, "D", 1 + 2 * round_))
+        sold = list(in_flight.seats)
+        await insert_order(ctx, view.event.id, f"k{round_}", in_flight.fencing, sold)
+        issued.append(fresh.fencing)
+    assert issued == sorted(issued) and len(set(issued)) == len(issued), issued

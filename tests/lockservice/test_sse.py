@@ -15,14 +15,20 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
+from lockservice.fanout import MAX_QUEUED_BYTES, Connection
 from lockservice.holds import Holds
 from lockservice.keys import event_keys
+from lockservice.reconcile import ensure_event_state
+from lockservice.replay import REPLAY_MAX_ENTRIES
+from lockservice.ssewire import reset_message
 from seatmap.context import ServiceContext
+from seatmap.livekeys import generation_key
 from seatmap.settings import Settings
 from seatmap.status import SeatStatus
 from tests.conftest import free_port
 from tests.lockservice.conftest import LockServer, new_event
 from tests.lockservice.test_rules import seats
+from tests.ops.api import seat_index, seat_pairs
 
 
 @dataclass
@@ -67,10 +73,24 @@ async def next_event(events: AsyncIterator[Sse], timeout_s: float = 5.0) -> Sse:
 
 
 async def stream_ids(ctx: ServiceContext, event_id: int, after: str) -> list[str]:
+    """Stream ids of the change-log entries after position (or Stream id) `after`."""
     key = event_keys(ctx.settings.redis_prefix, event_id).log
-    ms, seq = after.split("-")
+    ms, seq = entry_id(after).split("-")
     entries = await ctx.redis.xrange(key, min=f"{ms}-{int(seq) + 1}")
     return [e[0].decode() for e in entries]
+
+
+def entry_id(at: str | None) -> str:
+    """The Stream id part of a position "ms-seq.generation"."""
+    assert at is not None
+    return at.partition(".")[0]
+
+
+async def generation(ctx: ServiceContext, event_id: int) -> str:
+    """The generation token kept beside the event's Stream."""
+    token = await ctx.redis.get(generation_key(ctx.settings.redis_prefix, event_id))
+    assert token is not None
+    return str(token.decode())
 
 
 async def test_each_change_arrives_with_its_stream_id_seats_and_dirty_tiles(
@@ -91,7 +111,7 @@ async def test_each_change_arrives_with_its_stream_id_seats_and_dirty_tiles(
         message = await next_event(events)
         keys = event_keys(ctx.settings.redis_prefix, view.event.id)
         newest = (await ctx.redis.xrevrange(keys.log, count=1))[0][0].decode()
-        assert message.id == newest
+        assert message.id == f"{newest}.{await generation(ctx, view.event.id)}"
         data = orjson.loads(message.data)
         assert data["kind"] == "hold"
         assert data["seats"] == [[s, SeatStatus.HELD] for s in wanted]
@@ -131,32 +151,131 @@ async def test_reconnect_with_last_event_id_gets_exactly_the_missed_changes_in_o
         async with client.stream("GET", url, headers=headers) as response:
             events = sse_events(response)
             got = [await next_event(events) for _ in range(100)]
-            assert [e.id for e in got] == missed_ids
+            assert [entry_id(e.id) for e in got] == missed_ids
             assert [(orjson.loads(e.data)["kind"], orjson.loads(e.data)["seats"]) for e in got] == (
                 expected
             )
             # Then live changes follow, with nothing repeated.
             await holds.hold(view, "late", seats(view, "F", 5, 6))
             live = await next_event(events)
-            assert live.id == (await stream_ids(ctx, view.event.id, missed_ids[-1]))[0]
+            assert entry_id(live.id) == (await stream_ids(ctx, view.event.id, missed_ids[-1]))[0]
             assert orjson.loads(live.data)["kind"] == "hold"
 
 
-async def test_resume_from_a_trimmed_or_unknown_id_gets_a_reset(
+async def test_resume_from_a_trimmed_unknown_or_foreign_position_gets_a_reset(
     ctx: ServiceContext, holds: Holds, lock_server: LockServer
 ) -> None:
     view = await new_event(ctx)
     key = event_keys(ctx.settings.redis_prefix, view.event.id).log
+    base = f"{lock_server.url}/events/{view.event.id}"
+    async with httpx.AsyncClient(timeout=10) as client:  # the first snapshot names the Stream
+        first = await client.get(f"{base}/status.bin")
+        assert first.status_code == 200, first.text
+        token = first.headers["etag"].strip('"').split(".")[1]
+    assert token == await generation(ctx, view.event.id)
     old_id = (await ctx.redis.xrevrange(key, count=1))[0][0].decode()
     for row in "BCD":
         await holds.hold(view, row, seats(view, row, 1, 2))
     await ctx.redis.xtrim(key, maxlen=1, approximate=False)
-    url = f"{lock_server.url}/events/{view.event.id}/stream"
+    newest = (await ctx.redis.xrevrange(key, count=1))[0][0].decode()
+    url = f"{base}/stream"
+    unprovable = [
+        f"{old_id}.{token}",  # trimmed away
+        old_id,  # no generation: cannot be proven to be of this Stream
+        f"{newest}.0123456789ab",  # another life of the Stream
+        "not-an-id",
+        f"99999999999999-0.{token}",  # ahead of the Stream
+    ]
     async with httpx.AsyncClient(timeout=10) as client:
-        for last_id in (old_id, "not-an-id", "99999999999999-0"):
+        for last_id in unprovable:
             async with client.stream("GET", url, headers={"Last-Event-ID": last_id}) as response:
                 reset = await next_event(sse_events(response))
                 assert reset.event == "reset", last_id
+                assert reset.id == f"{newest}.{token}", last_id
+
+
+async def test_a_recreated_stream_resets_connected_and_resuming_clients(
+    ctx: ServiceContext, holds: Holds, lock_server: LockServer
+) -> None:
+    """Redis losing an event (as after a restart without data) is a new life of its Stream:
+    connected clients get `reset`, and so does a resume from a position of the old life."""
+    view = await new_event(ctx)
+    url = f"{lock_server.url}/events/{view.event.id}/stream"
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("GET", url) as response:
+            events = sse_events(response)
+            await anext(events)
+            await holds.hold(view, "before", seats(view, "C", 1, 2))
+            before = await next_event(events)
+            tag = event_keys(ctx.settings.redis_prefix, view.event.id).status.rsplit(":", 1)[0]
+            lost = [key async for key in ctx.redis.scan_iter(match=f"{tag}:*")]
+            await ctx.redis.delete(*lost)
+            await ensure_event_state(ctx, view.event.id)
+            reset = await next_event(events)
+        assert reset.event == "reset"
+        assert reset.id is not None and reset.id.split(".")[1] != before.id.split(".")[1]
+        headers = {"Last-Event-ID": before.id}
+        async with client.stream("GET", url, headers=headers) as response:
+            resumed = await next_event(sse_events(response))
+            assert resumed.event == "reset"
+            assert resumed.id == reset.id or entry_id(resumed.id) > entry_id(reset.id)
+
+
+async def test_a_burst_of_changes_is_coalesced_and_a_lone_change_goes_out_at_once(
+    ctx: ServiceContext, holds: Holds, lock_server: LockServer
+) -> None:
+    view = await new_event(ctx)
+    url = f"{lock_server.url}/events/{view.event.id}/stream"
+    pairs = [[seat_index(view.venue, s) for s in pair] for pair in seat_pairs(view.venue)][:40]
+    async with httpx.AsyncClient(timeout=10) as client, client.stream("GET", url) as response:
+        events = sse_events(response)
+        await anext(events)
+        started = time.monotonic()
+        await holds.hold(view, "lone", pairs[0])
+        lone = await next_event(events)
+        assert time.monotonic() - started < 0.05, "a lone change waited for a tick"
+        assert orjson.loads(lone.data)["seats"] == [[s, SeatStatus.HELD] for s in pairs[0]]
+        burst = pairs[1:]
+        await asyncio.gather(*(holds.hold(view, f"b{i}", pair) for i, pair in enumerate(burst)))
+        newest = (await stream_ids(ctx, view.event.id, entry_id(lone.id)))[-1]
+        got: list[Sse] = []
+        while not got or entry_id(got[-1].id) != newest:
+            got.append(await next_event(events))
+        seen = {s: st for message in got for s, st in orjson.loads(message.data)["seats"]}
+        assert seen == {s: SeatStatus.HELD for pair in burst for s in pair}
+        assert len(got) < len(burst) / 3, f"{len(burst)} changes came as {len(got)} messages"
+
+
+async def test_resume_within_the_replay_bound_replays_and_beyond_it_resets(
+    ctx: ServiceContext, lock_server: LockServer
+) -> None:
+    view = await new_event(ctx)
+    url = f"{lock_server.url}/events/{view.event.id}/stream"
+    key = event_keys(ctx.settings.redis_prefix, view.event.id).log
+    fields = {"kind": "hold", "status": str(int(SeatStatus.HELD)), "seats": "1"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("GET", url) as response:
+            events = sse_events(response)
+            await anext(events)
+            await ctx.redis.xadd(key, fields)
+            start = await next_event(events)
+            async with ctx.redis.pipeline(transaction=False) as pipe:
+                for _ in range(REPLAY_MAX_ENTRIES + 10):
+                    pipe.xadd(key, fields)
+                await pipe.execute()
+            ids = await stream_ids(ctx, view.event.id, entry_id(start.id))
+            while entry_id((await next_event(events)).id) != ids[-1]:
+                pass
+        token = start.id.split(".")[1]  # type: ignore[union-attr]
+        near = f"{ids[-11]}.{token}"
+        async with client.stream("GET", url, headers={"Last-Event-ID": near}) as response:
+            events = sse_events(response)
+            replayed = [await next_event(events) for _ in range(10)]
+            assert [entry_id(e.id) for e in replayed] == ids[-10:]
+        async with client.stream("GET", url, headers={"Last-Event-ID": start.id}) as response:
+            far = await next_event(sse_events(response))
+            assert far.event == "reset" and orjson.loads(far.data)["reason"] == "too_far_behind"
+            assert far.id == f"{ids[-1]}.{token}"
 
 
 async def test_heartbeat_comments_keep_an_idle_stream_alive(
@@ -194,7 +313,7 @@ async def test_status_snapshot_and_its_etag_are_a_resume_point(
             events = sse_events(response)
             await holds.hold(view, "b2", seats(view, "D", 1, 2))
             message = await next_event(events)
-            assert message.id == (await stream_ids(ctx, view.event.id, resume))[0]
+            assert entry_id(message.id) == (await stream_ids(ctx, view.event.id, resume))[0]
         changed = await client.get(f"{base}/status.bin", headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.headers["etag"] != etag
 
@@ -251,3 +370,61 @@ async def test_shutdown_ends_open_streams_with_a_retry_hint(
     finally:
         if server.poll() is None:
             server.kill()
+
+
+class StalledSocket:
+    """An ASGI `send` with uvicorn's flow control: once `paused`, sends wait for `resume()`."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    async def send(self, message: dict[str, object]) -> None:
+        await self._writable.wait()
+        body = message.get("body", b"")
+        assert isinstance(body, bytes)
+        self.bodies.append(body)
+
+    def pause(self) -> None:
+        self._writable.clear()
+
+    def resume(self) -> None:
+        self._writable.set()
+
+
+class FixedSource:
+    """A broadcaster stand-in whose position the test sets."""
+
+    event_id = 1
+
+    def __init__(self) -> None:
+        self.sid = (0, 0)
+
+    def position(self) -> tuple[str, tuple[int, int]]:
+        return f"{self.sid[0]}-{self.sid[1]}.ab12", self.sid
+
+
+async def test_a_client_that_overflows_its_queue_gets_a_reset_and_then_every_later_message() -> (
+    None
+):
+    socket, source = StalledSocket(), FixedSource()
+    conn = Connection(socket.send, source)
+    conn.catching_up = False
+    message = b"x" * 1000
+    conn.deliver((1, 0), b"first")
+    socket.pause()
+    for n in range(2, 2 + MAX_QUEUED_BYTES // len(message) + 10):  # more than the queue holds
+        source.sid = (n, 0)
+        conn.deliver(source.sid, message)
+    await asyncio.sleep(0.01)
+    assert len(socket.bodies) == 1 and not conn.closed
+    socket.resume()
+    await asyncio.sleep(0.01)
+    later = (source.sid[0] + 1, 0)
+    conn.deliver(later, b"later")
+    await asyncio.sleep(0.01)
+    assert socket.bodies[0] == b"first" and socket.bodies[1] == message  # the one in flight
+    assert socket.bodies[2] == reset_message(f"{source.sid[0]}-0.ab12", "lagged")
+    assert socket.bodies[3:] == [b"later"]
+    assert not conn.closed

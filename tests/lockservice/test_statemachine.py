@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     initialize,
     invariant,
@@ -142,7 +143,7 @@ class HoldsMachine(RuleBasedStateMachine):
     )
     def hold(
         self, buyer: str, start: int, length: int, scatter: list[int], accessible: bool
-    ) -> str:
+    ) -> str | MultipleResults[str]:
         wanted = [start]
         while len(wanted) < length and self.right[wanted[-1]] >= 0:
             wanted.append(self.right[wanted[-1]])
@@ -304,7 +305,7 @@ class HoldsMachine(RuleBasedStateMachine):
             return
         keys = event_keys(self.ctx.settings.redis_prefix, self.view.event.id)
 
-        async def read() -> tuple[bytes, dict[bytes, bytes], list[int]]:
+        async def read() -> tuple[Any, Any, list[int]]:
             async with self.ctx.pool.acquire() as conn:
                 rows = await conn.fetch(
                     "SELECT seat_index FROM sales WHERE event_id = $1", self.view.event.id

@@ -33,6 +33,7 @@ def app_env(settings: Settings, **extra: str) -> dict[str, str]:
         # Every test client comes from 127.0.0.1: per-IP limits would meter the test itself.
         SEATMAP_RATE_LIMIT_SESSIONS_PER_MIN="100000",
         SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000",
+        SEATMAP_MAX_SEATS_PER_ADDRESS="0",
         SEATMAP_LOG_JSON="1",
         PYTHONUNBUFFERED="1",
     )

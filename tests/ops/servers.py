@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,6 +126,13 @@ class PrivateRedis:
             _stop_process(self.proc)
             self.proc = None
 
+    def kill(self) -> None:
+        """kill -9: the server dies at once, mid-command, and its data is gone."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
@@ -182,7 +190,10 @@ class PrivatePostgres:
 class AppProcess:
     """The whole seatmap app under uvicorn in a child process."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, workers: int = 1, sndbuf: int = 0
+    ) -> None:
+        self.sndbuf = sndbuf  # if set, every connection's kernel send buffer (no autotuning)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
@@ -196,12 +207,23 @@ class AppProcess:
             sys.executable, "-m", "uvicorn", APP_TARGET, "--factory",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--log-level", "warning", "--timeout-graceful-shutdown", "5",
+            # As `seatmap serve`: forwarded headers count only from SEATMAP_TRUSTED_PROXIES.
+            "--no-proxy-headers",
             "--workers", str(self.workers),
         ]  # fmt: skip
+        listener = None
+        if self.sndbuf:  # accepted sockets inherit the listening socket's buffer size
+            listener = socket.create_server(("127.0.0.1", self.port), backlog=2048)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf)
+            at = args.index("--host")
+            args[at : at + 4] = ["--fd", str(listener.fileno())]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
+                args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=[listener.fileno()] if listener else [],
+            )  # fmt: skip
+        if listener is not None:
+            listener.close()
         deadline = time.monotonic() + timeout_s
         while not self._healthy():
             if self.proc.poll() is not None:

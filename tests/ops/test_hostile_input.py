@@ -160,3 +160,69 @@ def test_hostile_input_gets_quick_4xx_and_little_memory(
     assert growth < MAX_GROWTH_MB, f"memory grew {growth:.0f} MiB"
     assert httpx.get(f"{app.url}/healthz", timeout=5).status_code == 200
     assert app.unhandled_errors() == [], app.error_summary()
+
+
+def hostile_parameters(event_id: int) -> list[tuple[str, str]]:
+    """(path, parameter the 400 must name) of Unicode digits, huge ids and contradictions."""
+    e = event_id
+    return [
+        (f"/events/{e}/tiles/%C2%B2/0/0.png", "z"),
+        (f"/events/{e}/tiles/0/%C2%B2/0.png", "x"),
+        (f"/events/{e}/tiles/0/0/%C2%B2.png", "y"),
+        ("/events/%C2%B2/tiles.json", "event_id"),
+        ("/events/%D9%A3/tiles.json", "event_id"),  # Arabic-Indic three
+        (f"/events/{e}/map.png?width=%C2%B2", "width"),
+        (f"/events/{e}/map.png?width=1e3", "width"),
+        (f"/events/{e}/map.webp?format=png", "format"),
+        (f"/events/{e}/map.png?format=webp", "format"),
+        (f"/events/{e}/seats/%C2%B2", "seat_index"),
+        (f"/events/{e}/seats/at?x=%C2%B2&y=1", "x"),
+        (f"/events/{e}/seats/at?x=1&y=nan", "y"),
+        ("/viewer/?event=%C2%B2", "event"),
+        ("/viewer/?event=-5493", "event"),
+        ("/embed/99999999999999999999999", "event_id"),
+        ("/events/99999999999999999999/sections.json", "event_id"),
+        (f"/events/{e}/places.json?seats=%C2%B2", "seats"),
+        (f"/events/{e}/holds?limit=%C2%B2", "limit"),
+        ("/events/99999999999999999999/stats", "event_id"),
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_hostile_parameters_are_400s_naming_the_parameter(
+    ops_settings: Settings, start_app: AppFactory
+) -> None:
+    event_id = provision_event(ops_settings, fault_venue(), LONG_HOLDS, "Hostile parameters")
+    app = start_app()
+    wrong: list[str] = []
+    with httpx.Client(
+        base_url=app.url, timeout=MAX_ANSWER_S * 5, headers={"X-API-Key": API_KEY}
+    ) as client:
+        for path, field in hostile_parameters(event_id):
+            reply = client.get(path)
+            named = reply.headers.get("content-type", "").startswith("application/json") and (
+                reply.json().get("field") == field
+            )
+            if reply.status_code != 400 or not named:
+                wrong.append(f"{path}: {reply.status_code} {reply.text[:200]}")
+        # Paths nothing serves any more, or ids no route accepts, are plain 404s.
+        for path in (
+            "/viewer/api/events/99999999999999999999/sections.json",
+            "/events/99999999999999999999/stream",
+        ):
+            reply = client.get(path)
+            if reply.status_code != 404:
+                wrong.append(f"{path}: {reply.status_code} {reply.text[:200]}")
+        for method, path, allowed in (
+            ("POST", f"/events/{event_id}/tiles/0/0/0.png", "GET, HEAD"),
+            ("PUT", f"/events/{event_id}/holds", "GET, HEAD, POST"),
+            ("DELETE", "/events", "GET, HEAD, POST"),
+        ):
+            reply = client.request(method, path)
+            if reply.status_code != 405 or reply.headers.get("allow") != allowed:
+                wrong.append(
+                    f"{method} {path}: {reply.status_code} Allow "
+                    f"{reply.headers.get('allow')!r}, expected {allowed!r}"
+                )
+    assert wrong == [], "\n".join(wrong) + "\n" + app.error_summary()
+    assert app.unhandled_errors() == [], app.error_summary()

@@ -100,9 +100,7 @@ async def on_sale(
     nodes: list[AppProcess], balancer: Balancer, event_id: int, pairs: list[list[str]]
 ) -> tuple[list[LiveMap], list[int]]:
     direct = [LiveMap(node.url, event_id).start() for node in nodes[1:]]
-    via_balancer = [
-        LiveMap(balancer.url, event_id).start() for _ in range(FOLLOWERS_VIA_BALANCER)
-    ]
+    via_balancer = [LiveMap(balancer.url, event_id).start() for _ in range(FOLLOWERS_VIA_BALANCER)]
     maps = direct + via_balancer
     await asyncio.wait_for(asyncio.gather(*(m.connected.wait() for m in maps)), 20)
 
@@ -148,12 +146,8 @@ def test_three_nodes_share_every_change_and_a_node_loss_loses_nothing(
         assert ops_settings.database_url is not None
         conn = await asyncpg.connect(ops_settings.database_url)
         try:
-            orders = await conn.fetch(
-                "SELECT fencing FROM orders WHERE event_id = $1", event_id
-            )
-            sold = await conn.fetch(
-                "SELECT seat_index FROM sales WHERE event_id = $1", event_id
-            )
+            orders = await conn.fetch("SELECT fencing FROM orders WHERE event_id = $1", event_id)
+            sold = await conn.fetch("SELECT seat_index FROM sales WHERE event_id = $1", event_id)
         finally:
             await conn.close()
         return fencings, [r["fencing"] for r in orders], {r["seat_index"] for r in sold}

@@ -1,14 +1,19 @@
 """PostgreSQL restarted (fast shutdown) while the box office confirms holds.
 
 Each hold is confirmed with one Idempotency-Key, retried through the restart;
-the test checks that every key ends in exactly one order, that a replay
-returns that order, and that Redis ends up agreeing with PostgreSQL.
+the test checks that every answer is a success or 503 + Retry-After (never a
+500: a connection cut mid-query, or left in a broken state, is a backend
+fault), that every key ends in exactly one order, that a replay returns that
+order, and that Redis ends up agreeing with PostgreSQL. Two schedules: confirms
+spread over the restart, and a burst of concurrent confirms that PostgreSQL is
+stopped in the middle of.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -45,10 +50,31 @@ CONFIRM_RETRY_S = 0.05
 Outcomes = dict[str, tuple[str, list[str], httpx.Response | None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When the confirms go out and when PostgreSQL stops, from the first confirm."""
+
+    count: int
+    spread_s: float
+    stop_after_s: float
+
+
+SCHEDULES = {
+    "spread": Schedule(count=40, spread_s=4.0, stop_after_s=1.0),
+    "burst": Schedule(count=80, spread_s=0.0, stop_after_s=0.05),
+}
+
+
 async def confirms_across_restart(
-    app: AppProcess, event_id: int, venue: Venue, postgres: PrivatePostgres, count: int
+    app: AppProcess,
+    event_id: int,
+    venue: Venue,
+    postgres: PrivatePostgres,
+    count: int,
+    schedule: Schedule,
 ) -> tuple[Observed, Outcomes]:
-    """Hold `count` pairs, then confirm them staggered over 4 s while PostgreSQL restarts."""
+    """Hold `count` pairs, then confirm them spread over `schedule.spread_s` while PostgreSQL
+    is stopped `schedule.stop_after_s` in and started again 3 s later."""
     observed = Observed(phase="restart")
     async with open_api(app.url, event_id, timeout_s=30) as api:
         holds: dict[str, tuple[str, list[str]]] = {}
@@ -57,7 +83,7 @@ async def confirms_across_restart(
             holds[str(uuid.uuid4())] = (await api.held(token, pair), pair)
 
         async def restart() -> None:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(schedule.stop_after_s)
             async with backend_stopped(postgres):
                 await asyncio.sleep(3.0)
 
@@ -73,7 +99,7 @@ async def confirms_across_restart(
                 ride_out_transport_errors=True,
             )
 
-        step = 4.0 / count
+        step = schedule.spread_s / count
         confirms = [
             confirm(hold_token, key, i * step)
             for i, (key, (hold_token, _)) in enumerate(holds.items())
@@ -91,19 +117,21 @@ def order_id(body: dict[str, Any]) -> Any:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("schedule", SCHEDULES.values(), ids=SCHEDULES.keys())
 def test_postgres_restart_during_confirms_gives_one_order_per_key(
     ops_settings: Settings,
     private_redis: PrivateRedis,
     private_postgres: PrivatePostgres,
     start_app: AppFactory,
     backends_restored: None,
+    schedule: Schedule,
 ) -> None:
     venue = fault_venue()
     event_id = provision_event(ops_settings, venue, LONG_HOLDS, "PostgreSQL restart")
     app = start_app()
-    count = 40
+    count = schedule.count
     observed, outcomes = asyncio.run(
-        confirms_across_restart(app, event_id, venue, private_postgres, count)
+        confirms_across_restart(app, event_id, venue, private_postgres, count, schedule)
     )
 
     assert observed.server_errors() == [], f"not 503 + Retry-After:\n{app.error_summary()}"

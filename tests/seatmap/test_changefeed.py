@@ -3,13 +3,20 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
 
 from seatmap.changefeed import ChangeFeed
 from seatmap.context import ServiceContext
-from seatmap.livekeys import status_key, stream_key
+from seatmap.livekeys import generation_key, status_key, stream_key
 from seatmap.status import SeatStatus
+from tests.conftest import parametrize_redis
 
 SEATS = 50
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every change-feed test against single Redis and against a Redis Cluster."""
+    parametrize_redis(metafunc)
 
 
 async def _feed(ctx: ServiceContext, event_id: int) -> ChangeFeed:
@@ -91,5 +98,35 @@ async def test_reset_entry_reloads_the_whole_snapshot(ctx: ServiceContext) -> No
             stream_key(prefix, event_id), {"kind": "reset", "status": "0", "seats": ""}
         )
         await _until(lambda: bool(((feed._followers[event_id].status) == SeatStatus.SOLD).all()))
+    finally:
+        await feed.close()
+
+
+async def test_a_recreated_stream_reloads_the_follower_and_resets_its_subscribers(
+    ctx: ServiceContext,
+) -> None:
+    """Redis losing the event's keys and the log starting anew (ids that may even look
+    continuous) is noticed by the generation token: reload, and a `reset` for subscribers."""
+    event_id = 910_004
+    prefix = ctx.settings.redis_prefix
+    await _log(ctx, event_id, "hold", SeatStatus.HELD, [1, 2])
+    feed = await _feed(ctx, event_id)
+    try:
+        follower = await feed.follower(event_id)
+        old_generation = follower.generation
+        assert old_generation and follower.status[1] == SeatStatus.HELD
+        async with feed.subscribe(event_id) as sub:
+            await _log(ctx, event_id, "hold", SeatStatus.HELD, [3])
+            first = await asyncio.wait_for(sub.queue.get(), 2)
+            assert first.generation == old_generation
+            keys = [status_key(prefix, event_id), stream_key(prefix, event_id)]
+            await ctx.redis.delete(*keys, generation_key(prefix, event_id))
+            new_id = await _log(ctx, event_id, "sold", SeatStatus.SOLD, [7])
+            entry = await asyncio.wait_for(sub.queue.get(), 3)
+            assert entry.kind == "reset" and entry.id == new_id
+            assert entry.generation and entry.generation != old_generation
+        assert follower.status[7] == SeatStatus.SOLD
+        assert follower.status[1] == follower.status[3] == SeatStatus.AVAILABLE
+        assert follower.generation == entry.generation
     finally:
         await feed.close()

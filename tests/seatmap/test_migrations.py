@@ -1,8 +1,21 @@
+"""Schema migrations: shipped inside the package, recorded, checked, and loud when missing."""
+
 from __future__ import annotations
 
-import asyncpg
+from pathlib import Path
 
-from seatmap.db import migrate, migrations_dir
+import asyncpg
+import pytest
+
+import seatmap
+from seatmap.db import (
+    MigrationsMissing,
+    SchemaNotMigrated,
+    check_schema,
+    migrate,
+    migrations_dir,
+    pending_migrations,
+)
 from tests.conftest import pg_connection
 
 
@@ -16,6 +29,51 @@ async def test_migrations_are_recorded_and_safe_to_run_twice(pg_dsn: str) -> Non
             for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
         }
         assert {"venues", "categories", "sections", "seats", "events", "orders", "sales"} <= tables
+
+
+def test_migrations_ship_inside_the_seatmap_package() -> None:
+    folder = migrations_dir()
+    assert folder.parent == Path(seatmap.__file__).parent
+    assert min(p.name for p in folder.glob("*.sql")) == "0001_venues.sql"
+
+
+async def test_migrate_without_migration_files_fails_naming_the_folder(
+    empty_database: str, tmp_path: Path
+) -> None:
+    async with pg_connection(empty_database) as conn:
+        with pytest.raises(MigrationsMissing, match=f"no migrations found in {tmp_path}"):
+            await migrate(conn, tmp_path)
+        with pytest.raises(MigrationsMissing):
+            await migrate(conn, tmp_path / "absent")
+        assert await conn.fetchval("SELECT to_regclass('venues')") is None
+
+
+async def test_a_new_database_is_pending_every_migration_until_migrated(
+    empty_database: str,
+) -> None:
+    names = sorted(p.name for p in migrations_dir().glob("*.sql"))
+    async with pg_connection(empty_database) as conn:
+        assert await pending_migrations(conn) == names
+        with pytest.raises(SchemaNotMigrated, match="run seatmap migrate"):
+            await check_schema(conn)
+        assert await migrate(conn) == names
+        assert await pending_migrations(conn) == []
+        await check_schema(conn)
+
+
+async def test_a_database_behind_by_one_migration_is_not_ready(
+    empty_database: str, tmp_path: Path
+) -> None:
+    files = sorted(migrations_dir().glob("*.sql"))
+    older = tmp_path / "older"
+    older.mkdir()
+    for path in files[:-1]:
+        (older / path.name).write_text(path.read_text())
+    async with pg_connection(empty_database) as conn:
+        await migrate(conn, older)
+        assert await pending_migrations(conn) == [files[-1].name]
+        with pytest.raises(SchemaNotMigrated, match=f"first: {files[-1].name}"):
+            await check_schema(conn)
 
 
 async def test_sales_reject_a_second_sale_of_one_seat(pg_dsn: str) -> None:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import json
+
 import asyncpg
 import numpy as np
 import pytest
 
 from seatmap.context import ServiceContext
 from seatmap.errors import NotFound
-from seatmap.model import NO_NEIGHBOUR
+from seatmap.formats import parse_pretix
+from seatmap.model import NO_NEIGHBOUR, compute_content_hash
 from seatmap.venuestore import load_venue, save_venue
+from tests.formats.helpers import PRETIX_SMALL
 from tests.venues import grid_venue
 
 
@@ -66,3 +70,17 @@ def test_seat_lookup_by_id_and_label() -> None:
     assert venue.seat_index_of(venue.seats.external_ids[index]) == index
     assert venue.full_label(index) == "102-C-4"
     assert venue.seat_index_of("999-Z-1") is None
+
+
+async def test_repeated_source_guids_are_stored_and_loaded(ctx: ServiceContext) -> None:
+    doc = json.loads(PRETIX_SMALL.read_text("utf-8"))
+    for row in doc["zones"][2]["rows"]:
+        for seat in row["seats"]:
+            seat["seat_guid"] = seat["seat_guid"].replace("B-", "P-")
+    venue = parse_pretix(doc)
+    async with ctx.pool.acquire() as conn:
+        loaded = await load_venue(conn, await save_venue(conn, venue, "pretix"))
+    assert loaded.seats.source_ids == venue.seats.source_ids
+    assert loaded.seats.source_ids.count("P-1-1") == 2
+    assert loaded.seats.external_ids == venue.seats.external_ids
+    assert compute_content_hash(loaded) == venue.content_hash

@@ -9,7 +9,6 @@ from seatmap.context import ServiceContext
 from seatmap.grid import Lod
 from seatmap.status import SeatStatus
 from tests.tileserver.conftest import EventFactory, Hall, set_status_and_wait, tile_url
-from tileserver.etag import matches
 
 
 async def all_etags(client: httpx.AsyncClient, hall: Hall, event_id: int,
@@ -120,9 +119,19 @@ async def test_if_none_match_gives_304_until_the_tile_changes(
     assert changed.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_if_none_match_parsing() -> None:
-    assert matches('"a", "b"', '"b"')
-    assert matches("*", '"b"')
-    assert matches('W/"b"', '"b"')
-    assert not matches('"a"', '"b"')
-    assert not matches(None, '"b"')
+async def test_hot_hits_are_all_in_the_metrics_when_scraped(
+    client: httpx.AsyncClient, hall: Hall, new_event: EventFactory,
+) -> None:
+    event_id = await new_event()
+    url = tile_url(event_id, hall.grid.max_zoom, 1, 0)
+
+    async def hot_count() -> float:
+        text = (await client.get("/metrics")).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("seatmap_tile_requests_total{") and 'result="hot"' in line)
+
+    assert (await client.get(url)).status_code == 200  # computed, then remembered
+    before = await hot_count()
+    for _ in range(7):
+        assert (await client.get(url)).status_code == 200
+    assert await hot_count() == before + 7

@@ -82,7 +82,8 @@ async def test_seat_by_index(client: httpx.AsyncClient, hall: Hall,
     assert body["seat_type"] == "wheelchair" and body["accessible"] is True
     assert (await client.get(f"/events/{event_id}/seats/{hall.venue.seat_count}")).status_code \
         == 404
-    assert (await client.get(f"/events/{event_id}/seats/xyz")).status_code == 404
+    assert (await client.get(f"/events/{event_id}/seats/xyz")).status_code == 400
+    assert (await client.get(f"/events/{event_id}/seats/%C2%B2")).status_code == 400
 
 
 @pytest.mark.parametrize("path", [

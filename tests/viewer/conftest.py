@@ -3,7 +3,7 @@
 Chromium is Debian's (/usr/bin/chromium, or SEATMAP_CHROMIUM), driven by
 Playwright for Python; WebGL runs in software through SwiftShader. Screenshots
 go to artifacts/screenshots/. The event's venue is the generated 100,000-seat
-stadium; its pyramid is rendered once per module before the pages ask for tiles.
+stadium, stored and rendered once per test run (every browser module shares it).
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
 
+from lockservice.reconcile import ensure_event_state
 from seatmap.context import ServiceContext
-from seatmap.events import EventRules
+from seatmap.events import EventRules, create_event, get_event
 from seatmap.model import Venue
 from seatmap.settings import Settings
+from tests.conftest import API_KEY_HEADER, LiveServer
 from tests.venues import store_event
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -70,7 +73,7 @@ def stadium() -> Venue:
     return generate_venue("stadium", STADIUM_SEATS, seed=1)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def viewer_event(ctx: ServiceContext, settings: Settings) -> ViewerEvent:
     """The stadium stored with an event (no orphan rule: tests hold scattered seats)."""
     from lockservice.reconcile import ensure_event_state
@@ -83,11 +86,58 @@ async def viewer_event(ctx: ServiceContext, settings: Settings) -> ViewerEvent:
     return ViewerEvent(event_id, venue)
 
 
+@dataclass(frozen=True)
+class RuleEvents:
+    """More events on the stadium, each with the hold rules one kind of test needs."""
+
+    warn_soon: int  # holds last 35 s (the 30 s warning comes after 5 s), up to 60 s in all
+    expire_soon: int  # holds last 10 s and cannot be extended
+    orphans: int  # the no-single-seat-gap rule is on
+    checkout: int  # "Continue" goes to the app's /healthz, standing in for a checkout page
+
+
+async def add_event(ctx: ServiceContext, like_event_id: int, rules: EventRules, title: str) -> int:
+    """A new event on the venue of an existing one (no second copy of the venue)."""
+    async with ctx.pool.acquire() as conn:
+        venue_id = (await get_event(conn, like_event_id)).venue_id
+        event = await create_event(conn, venue_id, title, rules=rules)
+    await ensure_event_state(ctx, event.id)
+    return event.id
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def rule_events(
+    ctx: ServiceContext, viewer_event: ViewerEvent, live_server: LiveServer
+) -> RuleEvents:
+    """Events on the stadium with short holds, and one with the orphan rule."""
+    return RuleEvents(
+        warn_soon=await add_event(
+            ctx,
+            viewer_event.event_id,
+            EventRules(hold_ttl_s=35, max_hold_s=60, no_orphans=False),
+            "Short Hold Night",
+        ),
+        expire_soon=await add_event(
+            ctx,
+            viewer_event.event_id,
+            EventRules(hold_ttl_s=10, max_hold_s=10, no_orphans=False),
+            "Brief Hold Night",
+        ),
+        orphans=await add_event(ctx, viewer_event.event_id, EventRules(), "Strict Night"),
+        checkout=await add_event(
+            ctx,
+            viewer_event.event_id,
+            EventRules(no_orphans=False, checkout_url=f"{live_server.url}/healthz?from=seatmap"),
+            "Checkout Night",
+        ),
+    )
+
+
 @pytest.fixture(scope="module")
-def playwright(viewer_event: ViewerEvent) -> Iterator[Any]:
+def playwright(viewer_event: ViewerEvent, rule_events: RuleEvents) -> Iterator[Any]:
     """One Playwright driver per module.
 
-    It depends on the event so that the event is made first: the sync driver keeps
+    It depends on the events so that they are made first: the sync driver keeps
     an event loop running in this thread, after which async fixtures cannot run.
     """
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
@@ -110,6 +160,19 @@ def browser(playwright: Any) -> Iterator[Any]:
 def desktop_page(browser: Any) -> Iterator[Any]:
     """A new 1280x800 page in its own context, closed after the test however it ends."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Any) -> Iterator[Any]:
+    """A 360x640 touch screen at device scale 2, in its own context."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     yield context.new_page()
     context.close()
 
@@ -198,3 +261,60 @@ def wait_until(predicate: Any, timeout_s: float = 5.0, interval_s: float = 0.05)
             return True
         time.sleep(interval_s)
     return bool(predicate())
+
+
+def viewer_state(page: Any, expression: str) -> Any:
+    """Evaluate an expression with `v` bound to the page's viewer."""
+    return page.evaluate(f"() => {{ const v = window.seatmapViewer; return {expression}; }}")
+
+
+class Buyer:
+    """Another buyer, through the HTTP API: holds, releases and (as the box office) sells."""
+
+    def __init__(self, base_url: str) -> None:
+        self._client = httpx.Client(base_url=base_url, timeout=10)
+        self.token = self._client.post("/sessions", json={}).json()["token"]
+
+    def hold(self, event_id: int, seat_index: int) -> str:
+        """Hold one seat; returns the hold token."""
+        reply = self._client.post(
+            f"/events/{event_id}/holds",
+            json={"seats": [seat_index]},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["hold_token"])
+
+    def release(self, event_id: int, hold_token: str) -> None:
+        """Release a hold of this buyer's."""
+        reply = self._client.delete(
+            f"/events/{event_id}/holds/{hold_token}",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert reply.status_code in (200, 204), reply.text
+
+    def sell(self, event_id: int, seat_index: int) -> None:
+        """Hold a seat and confirm the sale with the operator key."""
+        hold_token = self.hold(event_id, seat_index)
+        reply = self._client.post(
+            f"/events/{event_id}/holds/{hold_token}/confirm",
+            headers={**API_KEY_HEADER, "Idempotency-Key": f"sell-{event_id}-{seat_index}"},
+        )
+        assert reply.status_code in (200, 201), reply.text
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
+
+
+def seat_words(event: ViewerEvent, seat_index: int) -> str:
+    """ "row F, seat 7": how the viewer names a seat (after the section)."""
+    venue = event.venue
+    row = next(r for r in venue.rows if seat_index in r.seat_indices)
+    return f"row {row.label}, seat {venue.seats.labels[seat_index]}"
+
+
+def tap_seat(page: Any, event: ViewerEvent, seat_index: int) -> None:
+    """Tap (touch) the centre of a seat."""
+    x, y = seat_page_point(page, event, seat_index)
+    page.touchscreen.tap(x, y)

@@ -250,13 +250,18 @@ def test_a_360x640_touch_screen_gets_2x_tiles_and_can_hold_a_seat(
     start_zoom = viewer_state(page, "v.map.getZoom()")
     x, y = seat_page_point(page, viewer_event, seat)
     page.touchscreen.tap(x, y)
-    page.wait_for_function(f"() => window.seatmapViewer.map.getZoom() > {start_zoom}", timeout=5000)
-    go_to_seat(page, viewer_event, seat)
+    page.wait_for_function(
+        "() => { const v = window.seatmapViewer;"
+        " return v.map.getZoom() === v.grid.detailZoom && !v.map._animatingZoom; }",
+        timeout=5000,
+    )
+    assert viewer_state(page, "v.map.getZoom()") > start_zoom
+    go_to_seat(page, viewer_event, seat, zoom_offset=1)  # seats a finger's width apart
     wait_for_seat_drawn(page, seat)
     x, y = seat_page_point(page, viewer_event, seat)
     page.touchscreen.tap(x, y)
     page.wait_for_function(f"() => window.seatmapViewer.cart.has({seat})", timeout=5000)
-    page.click(".seatmap-panel-toggle")
+    page.click(".seatmap-cart-bar")
     assert page.is_visible(".seatmap-cart-item")
     screenshot(page, "mobile")
     phone.close()

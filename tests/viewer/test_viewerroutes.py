@@ -1,18 +1,18 @@
-"""The viewer's HTTP routes: pages, static files with gzip and ETags, sections data."""
+"""The viewer's HTTP routes: pages from templates, built static files with gzip and ETags."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
-import orjson
 import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
 from httpkit.errors import exception_handlers
 from seatmap.context import ServiceContext
-from seatmap_app.viewerroutes import VIEWER_DIR, viewer_routes
+from seatmap_app.viewerroutes import VIEWER_DIST, viewer_routes
 from tests.venues import grid_venue, store_event
 
 
@@ -60,10 +60,13 @@ async def test_viewer_without_slash_redirects_keeping_the_query(
     assert response.headers["location"] == "/viewer/?event=3"
 
 
-@pytest.mark.skipif(
-    not (VIEWER_DIR / "node_modules" / "leaflet").is_dir(), reason="npm ci not run in viewer/"
+requires_build = pytest.mark.skipif(
+    not (VIEWER_DIST / "app" / "boot.js").is_file(), reason="viewer not built (npm run build)"
 )
-async def test_leaflet_is_served_from_node_modules_gzipped_with_an_etag(
+
+
+@requires_build
+async def test_leaflet_stylesheet_is_served_gzipped_with_an_etag_and_304(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get(
@@ -72,81 +75,70 @@ async def test_leaflet_is_served_from_node_modules_gzipped_with_an_etag(
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     assert ".leaflet-container" in response.text  # httpx decodes gzip
+    assert response.headers["cache-control"] == "no-cache"
     etag = response.headers["etag"]
     again = await client.get("/viewer/vendor/leaflet/leaflet.css", headers={"If-None-Match": etag})
     assert again.status_code == 304
 
 
-async def test_app_files_come_from_the_build_or_the_sources(client: httpx.AsyncClient) -> None:
-    response = await client.get("/viewer/app/boot.js")
+@requires_build
+async def test_leaflet_images_named_by_its_stylesheet_are_served(
+    client: httpx.AsyncClient,
+) -> None:
+    css = (await client.get("/viewer/vendor/leaflet/leaflet.css")).text
+    urls = [u for u in re.findall(r"url\([\"']?([^\"')]+)", css) if not u.startswith("#")]
+    assert urls
+    for url in urls:
+        response = await client.get("/viewer/vendor/leaflet/" + url.removeprefix("./"))
+        assert response.status_code == 200, url
+        assert response.headers["content-type"] == "image/png"
+        assert "content-encoding" not in response.headers
+
+
+@requires_build
+async def test_bundle_is_javascript_and_chunks_are_cached_for_good(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/viewer/app/boot.js", headers={"Accept-Encoding": "identity"})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/javascript")
-    raw = await client.get("/viewer/app/boot.js", headers={"Accept-Encoding": "identity"})
-    assert "content-encoding" not in raw.headers
+    assert response.headers["content-type"].split(";")[0] in (
+        "text/javascript",
+        "application/javascript",
+    )
+    assert "content-encoding" not in response.headers
+    chunks = re.findall(r"chunk-[A-Z0-9]+\.js", response.text)
+    assert chunks
+    chunk = await client.get(f"/viewer/app/{chunks[0]}")
+    assert chunk.status_code == 200
+    assert "immutable" in chunk.headers["cache-control"]
+
+
+async def test_pages_answer_304_to_their_own_etag(client: httpx.AsyncClient, event_id: int) -> None:
+    first = await client.get(f"/embed/{event_id}")
+    again = await client.get(f"/embed/{event_id}", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    other = await client.get(
+        f"/viewer/?event={event_id}", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert other.status_code == 200
 
 
 async def test_paths_outside_the_viewer_folders_are_404(client: httpx.AsyncClient) -> None:
     for path in (
         "/viewer/app/../../pyproject.toml",
-        "/viewer/src/%2e%2e/package.json",
+        "/viewer/app/%2e%2e/%2e%2e/viewerroutes.py",
         "/viewer/nothing/here.js",
-        "/viewer/vendor/leaflet/../package.json",
+        "/viewer/vendor/leaflet/../../templates/base.html",
     ):
         response = await client.get(path)
         assert response.status_code == 404, path
 
 
-async def test_sections_give_names_bounds_and_seat_counts(
-    client: httpx.AsyncClient, event_id: int
+@pytest.mark.parametrize("path", ["/viewer/?event={}", "/embed/{}"])
+async def test_pages_have_a_no_javascript_fallback_and_a_language(
+    client: httpx.AsyncClient, event_id: int, path: str
 ) -> None:
-    response = await client.get(f"/viewer/api/events/{event_id}/sections.json")
-    assert response.status_code == 200
-    data = response.json()
-    assert [s["name"] for s in data["sections"]] == ["101", "102"]
-    assert all(s["seat_count"] == 72 for s in data["sections"])
-    x0, y0, x1, y1 = data["sections"][0]["bounds"]
-    assert x0 < x1 and y0 < y1
-    assert data["width"] > 0 and data["height"] > 0
-
-
-async def test_section_rows_list_seats_in_row_order_with_flags(
-    client: httpx.AsyncClient, event_id: int
-) -> None:
-    response = await client.get(
-        f"/viewer/api/events/{event_id}/sections/0.json", headers={"Accept-Encoding": "gzip"}
-    )
-    assert response.status_code == 200
-    assert response.headers.get("content-encoding") == "gzip"
-    data = orjson.loads(response.content)
-    rows = data["rows"]
-    assert [r["label"] for r in rows] == list("ABCDEF")
-    first = rows[0]["seats"]
-    assert [s[1] for s in first] == [str(n) for n in range(1, 13)]
-    xs = [s[2] for s in first]
-    assert xs == sorted(xs)
-    assert first[0][6] & 0b011 == 0b011  # accessible wheelchair place
-    assert first[1][6] & 0b100  # companion seat
-    assert (await client.get(f"/viewer/api/events/{event_id}/sections/9.json")).status_code == 404
-
-
-async def test_places_say_where_seats_are_and_reject_bad_lists(
-    client: httpx.AsyncClient, event_id: int
-) -> None:
-    ok = await client.get(f"/viewer/api/events/{event_id}/places.json?seats=0,13")
-    assert ok.status_code == 200
-    (i0, x0, y0, r0), (i1, _, y1, _) = ok.json()
-    assert (i0, i1) == (0, 13)
-    assert r0 > 0 and y1 > y0 and x0 > 0
-    for bad in ("", "a,b", "1,-2", ",".join(["1"] * 101)):
-        response = await client.get(f"/viewer/api/events/{event_id}/places.json?seats={bad}")
-        assert response.status_code == 400, bad
-    assert (
-        await client.get(f"/viewer/api/events/{event_id}/places.json?seats=99999")
-    ).status_code == 404
-
-
-@pytest.mark.parametrize("path", ["index.html", "embed.html"])
-def test_pages_have_a_no_javascript_fallback_and_a_language(path: str) -> None:
-    text = (VIEWER_DIR / path).read_text()
+    text = (await client.get(path.format(event_id))).text
     assert '<html lang="en">' in text
-    assert "<noscript>" in text and "map.png" in text
+    assert "<noscript>" in text and f"/events/{event_id}/map.png" in text
+    assert 'href="app/style.css"' in text and 'href="vendor/leaflet/leaflet.css"' in text

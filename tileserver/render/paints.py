@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import skia
 
+from seatmap.formats.palette import RGBA
 from tileserver.render import style
 
 FONT_FAMILY = "DejaVu Sans"
 
 
-def color4f(color: style.RGB, alpha: float = 1.0) -> int:
-    """A skia ARGB colour int from an RGB tuple."""
-    return int(skia.ColorSetARGB(round(alpha * 255), color[0], color[1], color[2]))
+def color4f(color: style.RGB | RGBA, alpha: float = 1.0) -> int:
+    """A skia ARGB colour int from an RGB tuple, or an RGBA one that brings its own alpha."""
+    own = color[3] if len(color) == 4 else 255
+    return int(skia.ColorSetARGB(round(alpha * own), color[0], color[1], color[2]))
 
 
-def paint(color: style.RGB, *, stroke_width: float = 0.0, aa: bool = True) -> skia.Paint:
+def paint(
+    color: style.RGB | RGBA, *, stroke_width: float = 0.0, aa: bool = True
+) -> skia.Paint:
     """A fill (or stroke, when stroke_width > 0) paint of one colour."""
     p = skia.Paint(AntiAlias=aa, Color=color4f(color))
     if stroke_width > 0:

@@ -71,7 +71,7 @@ class Scene:
             if area.text and area.font_size / unit >= MIN_TEXT_PX and pts:
                 font = skia.Font(self.bold_face, area.font_size)
                 draw_centered_text(canvas, area.text, pts[0][0], pts[0][1], font,
-                                   paint(style.rgb(area.text_color)))
+                                   paint(style.rgba(area.text_color)))
             canvas.restore()
             return
         shape = skia.Path()
@@ -82,17 +82,17 @@ class Scene:
             shape.addOval(skia.Rect(cx - rx, cy - ry, cx + rx, cy + ry))
         elif area.kind == "polygon" and len(pts) >= 3:
             shape.addPoly([skia.Point(x, y) for x, y in pts], True)
-        if area.fill:
-            canvas.drawPath(shape, paint(style.rgb(area.fill)))
+        if area.fill:  # colours keep their alpha: a "transparent" area draws nothing
+            canvas.drawPath(shape, paint(style.rgba(area.fill)))
         if area.stroke:
-            canvas.drawPath(shape, paint(style.rgb(area.stroke), stroke_width=1.5 * unit))
+            canvas.drawPath(shape, paint(style.rgba(area.stroke), stroke_width=1.5 * unit))
         if area.text and pts:
             cx = sum(p[0] for p in pts) / len(pts)
             cy = sum(p[1] for p in pts) / len(pts)
             if area.font_size / unit >= MIN_TEXT_PX:
                 font = skia.Font(self.bold_face, area.font_size)
                 draw_centered_text(canvas, area.text, cx, cy, font,
-                                   paint(style.rgb(area.text_color)))
+                                   paint(style.rgba(area.text_color)))
         canvas.restore()
 
     # -- sections ---------------------------------------------------------
@@ -105,12 +105,12 @@ class Scene:
         self,
         canvas: skia.Canvas,
         box: Box,
-        colors: Sequence[style.RGB] | None = None,
+        colors: Sequence[style.RGB | style.RGBA] | None = None,
         aa: bool = True,
     ) -> None:
         """Fill sections with their own colour, or with `colors[section]`."""
         for i in self.sections_in(box):
-            color = colors[i] if colors is not None else style.rgb(self.venue.sections[i].color)
+            color = colors[i] if colors is not None else style.rgba(self.venue.sections[i].color)
             canvas.drawPath(self.section_paths[i], paint(color, aa=aa))
 
     def draw_section_outlines(self, canvas: skia.Canvas, box: Box, unit: float) -> None:

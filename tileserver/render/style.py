@@ -19,14 +19,18 @@ A "seat class" is what a seat's pixels depend on: available-in-category c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
+from seatmap.formats.palette import RGBA as RGBA
+from seatmap.formats.palette import parse_css_color
 from seatmap.model import Venue
 from seatmap.status import SeatStatus
 
 RGB = tuple[int, int, int]
+FALLBACK = (128, 128, 128, 255)  # for a colour string that is none
 
 BACKGROUND = "#f6f8fa"  # venue canvas
 SECTION_OUTLINE = "#8c959f"
@@ -58,17 +62,19 @@ HELD_OFFSET, SOLD_OFFSET, BLOCKED_OFFSET = 0, 1, 2
 UNAVAILABLE_CLASSES = 3
 
 
+@lru_cache(maxsize=1024)
+def rgba(color: str) -> RGBA:
+    """A venue or CSS colour string as (r, g, b, alpha) bytes; grey if it is none.
+
+    Areas, their text and sections are drawn with this alpha.
+    """
+    return parse_css_color(color) or FALLBACK
+
+
 def rgb(color: str) -> RGB:
-    """Parse "#rrggbb" (or "#rgb") into an (r, g, b) tuple."""
-    value = color.lstrip("#")
-    if len(value) == 3:
-        value = "".join(ch * 2 for ch in value)
-    if len(value) != 6:
-        return (128, 128, 128)
-    try:
-        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
-    except ValueError:
-        return (128, 128, 128)
+    """A colour string as an opaque (r, g, b): seats are drawn opaque whatever their alpha."""
+    r, g, b, _ = rgba(color)
+    return (r, g, b)
 
 
 def relative_luminance(color: RGB) -> float:

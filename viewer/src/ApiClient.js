@@ -1,9 +1,13 @@
 import {Evented, Util} from 'leaflet';
+import {SafeStorage} from './SafeStorage.js';
 
 // Talks to the seatmap HTTP API for one event: map metadata, seat data, the
 // buyer session and holds. Every failure becomes an ApiError whose message is
 // plain words a buyer can act on; `code`, `status`, `seats`, `alternative` and
 // `retryAfterS` carry the details for the code that shows it.
+//
+// Events: `session` {session} when a new buyer session was started (an embedding
+// page keeps it so that the buyer's holds survive a reload of the frame).
 
 export class ApiError extends Error {
 	constructor(message, details) {
@@ -38,8 +42,22 @@ export const ApiClient = Evented.extend({
 	initialize(eventId, options) {
 		Util.setOptions(this, options);
 		this.eventId = eventId;
-		this._session = this._loadSession();
+		this._store = new SafeStorage(this.options.sessionStorageKey);
+		this._session = this._store.load();
 		this._sessionPromise = null;
+	},
+
+	// The buyer session {token, buyer_id, expires_at}, or null before the first buyer call.
+	session() {
+		return this._session;
+	},
+
+	// Take over a buyer session handed in from outside (a partner page, a hand-off link).
+	setSession(session) {
+		if (!session || typeof session.token !== 'string') { return false; }
+		this._session = session;
+		this._store.save(session);
+		return true;
 	},
 
 	eventUrl(path) {
@@ -72,11 +90,11 @@ export const ApiClient = Evented.extend({
 	},
 
 	sections() {
-		return this._json('GET', `${this.options.baseUrl}/viewer/api/events/${this.eventId}/sections.json`);
+		return this._json('GET', `${this.options.baseUrl}/events/${this.eventId}/sections.json`);
 	},
 
 	sectionRows(sectionIndex) {
-		return this._json('GET', `${this.options.baseUrl}/viewer/api/events/${this.eventId}/sections/${sectionIndex}.json`);
+		return this._json('GET', `${this.options.baseUrl}/events/${this.eventId}/sections/${sectionIndex}.json`);
 	},
 
 	streamUrl() {
@@ -123,28 +141,13 @@ export const ApiClient = Evented.extend({
 		if (!this._sessionPromise) {
 			this._sessionPromise = this._json('POST', `${this.options.baseUrl}/sessions`, {body: {}})
 				.then((session) => {
-					this._session = session;
-					this._saveSession(session);
+					this.setSession(session);
+					this.fire('session', {session});
 					return session.token;
 				})
 				.finally(() => { this._sessionPromise = null; });
 		}
 		return this._sessionPromise;
-	},
-
-	_loadSession() {
-		try {
-			const raw = window.sessionStorage.getItem(this.options.sessionStorageKey);
-			return raw ? JSON.parse(raw) : null;
-		} catch (e) {
-			return null;
-		}
-	},
-
-	_saveSession(session) {
-		try {
-			window.sessionStorage.setItem(this.options.sessionStorageKey, JSON.stringify(session));
-		} catch (e) { /* private mode: the session lives in memory only */ }
 	},
 
 	async _json(method, url, opts) {

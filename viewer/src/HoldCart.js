@@ -1,67 +1,96 @@
-import {DomEvent, DomUtil, Evented, Util} from 'leaflet';
-import {formatPrice} from './SeatStyle.js';
+import {Evented, Util} from 'leaflet';
 
-// The buyer's seats: holds them through the lock service, shows them with their
-// prices and a countdown to the earliest expiry, releases one or all, extends
-// them, and asks for the best available block. Holds survive a reload of the
-// tab (their tokens are kept in sessionStorage and checked again on start).
+// The buyer's seats: holds them through the lock service, releases one or all,
+// extends them, asks for the best available block, and keeps time: it warns
+// before the earliest hold ends (WCAG 2.2.1: the buyer can ask for more time)
+// and tells which seats were released when one ends. Hold tokens are kept in a
+// TokenStore (sessionStorage, or memory where the browser forbids storage) and
+// can be handed in from outside (an embedding partner page, a hand-off link).
+// What happened is told with events; the viewer shows and announces it.
 //
-// Events: `seatheld` {index, label, at}, `seatreleased` {index, label},
-// `holdexpired` {labels}, `change` {mine: Set of seat indices}, `error` {error}.
+// Events: `seatheld` {index, label, at, place}, `seatreleased` {index, label, place},
+// `held` {seats, places} once per granted hold,
+// `holdexpiring` {secondsLeft, canExtend, labels}, `holdexpired` {labels, seats},
+// `extended` {secondsLeft}, `change` {mine: Set of seat indices}, `tick` {secondsLeft},
+// `failed` {error, seats, retry} where retry {label, run} offers the fix.
 
 export const HoldCart = Evented.extend({
-	// @option storageKey: String = 'seatmap:holds'
-	// sessionStorage key of the hold tokens (the viewer adds the event id).
-	// @option maxBestAvailable: Number = 8
-	// Largest count offered by "best available".
-	// @option currency: String = 'EUR'
-	// ISO currency of prices.
+	// @option warnAtS: Array = [120, 30]
+	// Seconds before the end of a hold at which the buyer is warned.
+	// @option recentMs: Number = 3000
+	// Live messages this soon after our own hold may predate it.
 	options: {
-		storageKey: 'seatmap:holds',
-		maxBestAvailable: 8,
-		currency: 'EUR'
+		warnAtS: [120, 30],
+		recentMs: 3000
 	},
 
-	initialize(api, info, announcer, container, categories, options) {
+	// api: ApiClient; info: SeatInfo; tokens: a TokenStore of hold tokens.
+	initialize(api, info, tokens, options) {
 		Util.setOptions(this, options);
 		this._api = api;
 		this._info = info;
-		this._announcer = announcer;
-		this._categories = categories || [];
-		this._holds = new Map();  // hold token -> {token, fencing, expiresAt, seats: [{index, id, label, details}]}
+		this._tokens = tokens;
+		this._holds = new Map();  // hold token -> {token, fencing, expiresAt, maxExpiresAt, seats, addedAt}
 		this._bySeat = new Map(); // seat index -> hold token
 		this._busy = new Set();   // seat indices with a request in flight
-		this._build(container);
+		this._warned = new Map(); // earliest expiry -> thresholds already warned of
 		this._timer = window.setInterval(() => this._tick(), 1000);
 	},
 
-	// Check the holds remembered from before a reload; drop the ones that ended.
-	async restore() {
-		let saved = [];
-		try { saved = JSON.parse(window.sessionStorage.getItem(this.options.storageKey) || '[]'); } catch (e) { saved = []; }
-		for (const token of saved) {
+	// Check the holds remembered from before a reload (or handed in); drop the ones that ended.
+	async restore(tokens) {
+		const wanted = tokens || this._tokens.load();
+		for (const token of wanted) {
+			if (this._holds.has(token)) { continue; }
 			try {
 				const hold = await this._api.getHold(token);
-				if (hold) { await this._add(Object.assign({hold_token: token}, hold), false); }
-			} catch (e) { /* ended while we were away */ }
+				if (hold && hold.state !== 'confirmed') { await this._add(Object.assign({hold_token: token}, hold), false); }
+			} catch (e) { /* ended while we were away, or another buyer's */ }
 		}
-		this._save();
-		this._render();
+		this._tokens.save(this.tokens());
+		this.fire('change', {mine: this.mine()});
+	},
+
+	tokens() {
+		return Array.from(this._holds.keys());
 	},
 
 	mine() {
 		return new Set(this._bySeat.keys());
 	},
 
+	// The buyer's seats, in the order they were held: [{index, id, label, details}].
+	seats() {
+		const out = [];
+		this._holds.forEach((h) => h.seats.forEach((s) => out.push(s)));
+		return out;
+	},
+
 	// Full labels ("112-F-7") of the buyer's seats, for "your seats" images and print.
 	labels() {
-		const out = [];
-		this._holds.forEach((h) => h.seats.forEach((s) => { if (s.label) { out.push(s.label); } }));
-		return out;
+		return this.seats().map((s) => s.label).filter(Boolean);
+	},
+
+	totalCents() {
+		return this.seats().reduce((sum, s) => sum + (this._info.priceCents(s.details) || 0), 0);
 	},
 
 	has(seatIndex) {
 		return this._bySeat.has(seatIndex);
+	},
+
+	// Seconds until the earliest hold ends, or null without holds.
+	secondsLeft() {
+		const t = this._earliest();
+		return t ? Math.max(0, Math.round((t - Date.now()) / 1000)) : null;
+	},
+
+	// Whether "more time" can still lengthen the earliest hold.
+	canExtend() {
+		for (const h of this._holds.values()) {
+			if (!h.maxExpiresAt || h.expiresAt < h.maxExpiresAt - 1000) { return true; }
+		}
+		return false;
 	},
 
 	// Hold the seat if it is free, release it if it is ours.
@@ -70,24 +99,34 @@ export const HoldCart = Evented.extend({
 	},
 
 	// Hold one seat. Wheelchair and companion places are asked for only when the
-	// buyer confirms they need one (the rule's error offers that button).
+	// buyer confirms they need one (`accessible`).
 	async hold(seatIndex, accessible) {
-		if (this._busy.has(seatIndex)) { return false; }
+		if (this._busy.has(seatIndex)) { return []; }
 		this._busy.add(seatIndex);
 		try {
-			const reply = await this._api.hold([seatIndex], accessible ? {accessible: true} : undefined);
-			const added = await this._add(reply, true);
-			this._announcer.announce(`Held for you: ${added.map((s) => this._info.place(s.details)).join('; ')}. ${this._timeLeftWords()}`);
-			return true;
-		} catch (error) {
-			if (error.code === 'accessible_only' && !accessible) {
-				this._fail(error, {label: 'I need this place: hold it', run: () => this.hold(seatIndex, true)});
-			} else {
-				this._fail(error);
-			}
-			return false;
+			return await this.holdSeats([seatIndex], accessible);
 		} finally {
 			this._busy.delete(seatIndex);
+		}
+	},
+
+	// Hold seats (indices, ids or labels) all or none; resolves to the seats held ([] on failure).
+	async holdSeats(seatIds, accessible) {
+		try {
+			const reply = await this._api.hold(seatIds, accessible ? {accessible: true} : undefined);
+			return await this._add(reply, true);
+		} catch (error) {
+			let retry = null;
+			if (error.code === 'accessible_only' && !accessible) {
+				retry = {label: 'I need this place: hold it', run: () => this.holdSeats(seatIds, true)};
+			} else if (error.alternative) {
+				const labels = alternativeLabels(error.alternative);
+				if (labels.length) {
+					retry = {label: `Hold ${labels.join(', ')} instead`, run: () => this.holdSeats(labels, accessible)};
+				}
+			}
+			this._failed(error, seatIds, retry);
+			return [];
 		}
 	},
 
@@ -100,59 +139,66 @@ export const HoldCart = Evented.extend({
 			const all = hold.seats.length === 1;
 			await this._api.release(token, all ? undefined : [seat.id]);
 			this._remove(token, [seatIndex]);
-			this._announcer.announce(`Released ${this._info.place(seat.details)}.`);
-			this.fire('seatreleased', {index: seatIndex, label: seat.label});
+			this.fire('seatreleased', {index: seatIndex, label: seat.label, place: this._info.place(seat.details)});
 			return true;
 		} catch (error) {
 			if (error.status === 404 || error.status === 410) { this._remove(token, null); }
-			this._fail(error);
+			this._failed(error, [seatIndex], null);
 			return false;
 		}
 	},
 
+	// Release every seat; resolves to how many were released.
 	async releaseAll() {
-		const tokens = Array.from(this._holds.keys());
 		let released = 0;
-		for (const token of tokens) {
+		for (const token of this.tokens()) {
 			const hold = this._holds.get(token);
 			try {
 				await this._api.release(token);
 			} catch (error) {
-				if (error.status !== 404 && error.status !== 410) { this._fail(error); continue; }
+				if (error.status !== 404 && error.status !== 410) {
+					this._failed(error, hold.seats.map((s) => s.index), null);
+					continue;
+				}
 			}
-			released += hold.seats.length;
-			hold.seats.forEach((s) => this.fire('seatreleased', {index: s.index, label: s.label}));
+			const seats = hold.seats.slice();
+			released += seats.length;
 			this._remove(token, null);
+			seats.forEach((s) => this.fire('seatreleased', {index: s.index, label: s.label, place: this._info.place(s.details)}));
 		}
-		if (released) { this._announcer.announce(`Released all ${released} of your seats.`); }
+		return released;
 	},
 
+	// More time on every hold (up to the event's maximum); resolves to true when it worked.
 	async extend() {
 		try {
 			for (const hold of this._holds.values()) {
 				const reply = await this._api.extend(hold.token);
 				hold.expiresAt = parseTime(reply.expires_at) || hold.expiresAt;
+				hold.maxExpiresAt = parseTime(reply.max_expires_at) || hold.maxExpiresAt;
+				hold.extendedAt = Date.now();
 			}
-			this._render();
-			this._announcer.announce(`Your seats are held longer. ${this._timeLeftWords()}`);
+			this.fire('extended', {secondsLeft: this.secondsLeft()});
+			this._tick();
+			return true;
 		} catch (error) {
-			this._fail(error);
+			this._failed(error, [], null);
+			return false;
 		}
 	},
 
-	async bestAvailable(count, category) {
+	// Hold the best `count` seats (of a category index, or any); resolves to the seats held.
+	async bestAvailable(count, category, categories) {
 		const request = {count};
 		if (category !== '' && category !== undefined && category !== null) {
-			const cat = this._categories.find((c) => String(c.index) === String(category));
+			const cat = (categories || []).find((c) => String(c.index) === String(category));
 			request.category = cat && cat.id !== undefined ? cat.id : (cat ? cat.name : category);
 		}
 		try {
 			const reply = await this._api.bestAvailable(request);
-			const added = await this._add(reply, true);
-			this._announcer.announce(`Best available held for you: ${added.map((s) => this._info.place(s.details)).join('; ')}. ${this._timeLeftWords()}`);
-			return added.map((s) => s.index);
+			return await this._add(reply, true);
 		} catch (error) {
-			this._fail(error);
+			this._failed(error, [], null);
 			return [];
 		}
 	},
@@ -161,24 +207,9 @@ export const HoldCart = Evented.extend({
 	seatStatusChanged(seatIndex, status) {
 		const token = this._bySeat.get(seatIndex);
 		const hold = token !== undefined && this._holds.get(token);
-		// Messages older than our own hold can still arrive just after its reply.
-		if (hold && status === 0 && Date.now() - hold.addedAt > 3000) {
+		if (hold && status === 0 && Date.now() - hold.addedAt > this.options.recentMs) {
 			this._expire(token);
 		}
-	},
-
-	// Show an error in plain words; `action` {label, run} adds a button that fixes it.
-	showError(text, action) {
-		this._error.textContent = text;
-		this._error.hidden = !text;
-		if (action) {
-			const b = button(this._error, action.label, () => {
-				this.showError('');
-				action.run();
-			});
-			b.classList.add('seatmap-error-action');
-		}
-		if (text) { this._announcer.announce(text, {assertive: true}); }
 	},
 
 	// A hold the server granted: the seats are ours at once ("mine" on the map), their
@@ -192,19 +223,21 @@ export const HoldCart = Evented.extend({
 			const guess = {index, label, section: parts[0], row: parts[1], seat: parts.slice(2).join('-')};
 			return {index, id: s.id || label, label, details: guess};
 		});
-		const hold = {token, fencing: reply.fencing, expiresAt: parseTime(reply.expires_at), seats, addedAt: Date.now()};
+		const hold = {
+			token, fencing: reply.fencing, seats, addedAt: Date.now(),
+			expiresAt: parseTime(reply.expires_at), maxExpiresAt: parseTime(reply.max_expires_at)
+		};
 		this._holds.set(token, hold);
 		seats.forEach((s) => this._bySeat.set(s.index, token));
-		this._save();
-		this.showError('');
+		this._tokens.save(this.tokens());
+		this.fire('change', {mine: this.mine()});
+		await Promise.all(seats.map((s) => this._info.get(s.index).then((d) => { s.details = d; }, () => {})));
 		if (fresh) {
 			const at = Date.now();
-			seats.forEach((s) => this.fire('seatheld', {index: s.index, label: s.label, at}));
+			seats.forEach((s) => this.fire('seatheld', {index: s.index, label: s.label, at, place: this._info.place(s.details)}));
+			this.fire('held', {seats: seats.map((s) => s.index), places: seats.map((s) => this._info.place(s.details))});
 		}
 		this.fire('change', {mine: this.mine()});
-		this._render();
-		await Promise.all(seats.map((s) => this._info.get(s.index).then((d) => { s.details = d; }, () => {})));
-		this._render();
 		return seats;
 	},
 
@@ -215,8 +248,7 @@ export const HoldCart = Evented.extend({
 		hold.seats = hold.seats.filter((s) => !drop.has(s.index));
 		drop.forEach((i) => this._bySeat.delete(i));
 		if (!hold.seats.length) { this._holds.delete(token); }
-		this._save();
-		this._render();
+		this._tokens.save(this.tokens());
 		this.fire('change', {mine: this.mine()});
 	},
 
@@ -224,9 +256,9 @@ export const HoldCart = Evented.extend({
 		const hold = this._holds.get(token);
 		if (!hold) { return; }
 		const labels = hold.seats.map((s) => this._info.place(s.details));
+		const seats = hold.seats.map((s) => s.index);
 		this._remove(token, null);
-		this._announcer.announce(`Your hold has expired and these seats were released: ${labels.join('; ')}.`, {assertive: true});
-		this.fire('holdexpired', {labels});
+		this.fire('holdexpired', {labels, seats});
 	},
 
 	_tick() {
@@ -234,144 +266,52 @@ export const HoldCart = Evented.extend({
 		for (const hold of Array.from(this._holds.values())) {
 			if (hold.expiresAt && hold.expiresAt <= now) { this._expire(hold.token); }
 		}
-		this._renderTimer();
+		const left = this.secondsLeft();
+		this.fire('tick', {secondsLeft: left});
+		if (left === null) { return; }
+		// Warn once per threshold the earliest hold crosses; more time starts the count again.
+		const earliest = this._earliest();
+		const warned = this._warned.get(earliest) || new Set();
+		this._warned.clear();
+		this._warned.set(earliest, warned);
+		const held = Math.round((earliest - this._heldSince(earliest)) / 1000);
+		for (const at of this.options.warnAtS) {
+			if (left <= at && held > at && !warned.has(at)) {
+				this.options.warnAtS.forEach((t) => { if (t >= at) { warned.add(t); } });
+				this.fire('holdexpiring', {secondsLeft: left, canExtend: this.canExtend(), labels: this.labels()});
+				break;
+			}
+		}
 	},
 
-	_fail(error, action) {
-		this.showError(error.message || String(error), action);
-		this.fire('error', {error});
+	// When the hold ending at `expiresAt` was made or last extended (for the crossing test).
+	_heldSince(expiresAt) {
+		for (const h of this._holds.values()) {
+			if (h.expiresAt === expiresAt) { return h.extendedAt || h.addedAt; }
+		}
+		return Date.now();
 	},
 
-	_save() {
-		try {
-			window.sessionStorage.setItem(this.options.storageKey, JSON.stringify(Array.from(this._holds.keys())));
-		} catch (e) { /* private mode */ }
+	_failed(error, seats, retry) {
+		const indices = seats.filter((s) => typeof s === 'number');
+		this.fire('failed', {error, seats: indices, retry});
 	},
 
 	_earliest() {
 		let t = Infinity;
 		this._holds.forEach((h) => { if (h.expiresAt) { t = Math.min(t, h.expiresAt); } });
 		return t === Infinity ? 0 : t;
-	},
-
-	_timeLeftWords() {
-		const t = this._earliest();
-		if (!t) { return ''; }
-		const s = Math.max(0, Math.round((t - Date.now()) / 1000));
-		const m = Math.floor(s / 60);
-		return `They are held for ${m ? m + ' minute' + (m === 1 ? '' : 's') : s + ' seconds'}.`;
-	},
-
-	// ---- the panel ----
-
-	_build(container) {
-		const root = DomUtil.create('section', 'seatmap-cart', container);
-		root.setAttribute('aria-labelledby', 'seatmap-cart-heading');
-		const h = DomUtil.create('h2', '', root);
-		h.id = 'seatmap-cart-heading';
-		h.textContent = 'Your seats';
-		this._timerEl = DomUtil.create('p', 'seatmap-cart-timer', root);
-		this._error = DomUtil.create('p', 'seatmap-error', root);
-		this._error.hidden = true;
-		this._empty = DomUtil.create('p', 'seatmap-cart-empty', root);
-		this._empty.textContent = 'No seats yet. Tap an available seat on the map, use the list of seats, or let us pick the best ones.';
-		this._list = DomUtil.create('ul', 'seatmap-cart-list', root);
-		this._total = DomUtil.create('p', 'seatmap-cart-total', root);
-		const actions = DomUtil.create('div', 'seatmap-cart-actions', root);
-		this._extendBtn = button(actions, 'More time', () => this.extend());
-		this._releaseAllBtn = button(actions, 'Release all', () => this.releaseAll());
-		this._buildBest(root);
-		this._root = root;
-		this._render();
-	},
-
-	_buildBest(root) {
-		const form = DomUtil.create('form', 'seatmap-best', root);
-		const h = DomUtil.create('h3', '', form);
-		h.textContent = 'Best available';
-		const countLabel = DomUtil.create('label', '', form);
-		countLabel.textContent = 'Seats ';
-		const count = DomUtil.create('select', 'seatmap-best-count', countLabel);
-		for (let n = 1; n <= this.options.maxBestAvailable; n++) {
-			const o = DomUtil.create('option', '', count);
-			o.value = String(n);
-			o.textContent = String(n);
-			if (n === 2) { o.selected = true; }
-		}
-		const catLabel = DomUtil.create('label', '', form);
-		catLabel.textContent = 'Category ';
-		const cat = DomUtil.create('select', 'seatmap-best-category', catLabel);
-		const any = DomUtil.create('option', '', cat);
-		any.value = '';
-		any.textContent = 'Any';
-		for (const c of this._categories) {
-			const o = DomUtil.create('option', '', cat);
-			o.value = String(c.index);
-			o.textContent = `${c.name} (${formatPrice(c.price_cents, this.options.currency)})`;
-		}
-		const go = DomUtil.create('button', 'seatmap-button seatmap-primary', form);
-		go.type = 'submit';
-		go.textContent = 'Find seats';
-		DomEvent.on(form, 'submit', (e) => {
-			DomEvent.preventDefault(e);
-			go.disabled = true;
-			this.bestAvailable(parseInt(count.value, 10), cat.value).finally(() => { go.disabled = false; });
-		});
-	},
-
-	_render() {
-		if (!this._list) { return; }
-		this._list.textContent = '';
-		let total = 0;
-		let n = 0;
-		for (const hold of this._holds.values()) {
-			for (const s of hold.seats) {
-				n++;
-				const li = DomUtil.create('li', 'seatmap-cart-item', this._list);
-				const text = DomUtil.create('span', '', li);
-				const price = this._info.priceCents(s.details) || 0;
-				total += price;
-				text.textContent = `${this._info.place(s.details)} — ${this._info.price(s.details)}`;
-				const b = button(li, 'Release', () => this.release(s.index));
-				b.setAttribute('aria-label', `Release ${this._info.place(s.details)}`);
-			}
-		}
-		this._empty.hidden = n > 0;
-		this._total.hidden = n === 0;
-		this._total.textContent = `${n} seat${n === 1 ? '' : 's'}, total ${formatPrice(total, this.options.currency)}`;
-		this._extendBtn.hidden = n === 0;
-		this._releaseAllBtn.hidden = n === 0;
-		this._renderTimer();
-	},
-
-	_renderTimer() {
-		const t = this._earliest();
-		if (!t) {
-			this._timerEl.hidden = true;
-			return;
-		}
-		const s = Math.max(0, Math.round((t - Date.now()) / 1000));
-		this._timerEl.hidden = false;
-		this._timerEl.textContent = `Held for ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-		this._timerEl.classList.toggle('seatmap-urgent', s < 60);
-		// One spoken warning a minute before the end.
-		if (s === 60) { this._announcer.announce('One minute left on your held seats.', {assertive: true}); }
 	}
 });
 
-function button(parent, text, onClick) {
-	const b = DomUtil.create('button', 'seatmap-button', parent);
-	b.type = 'button';
-	b.textContent = text;
-	DomEvent.on(b, 'click', (e) => {
-		DomEvent.stop(e);
-		onClick();
-	});
-	return b;
+// Seat labels out of a rule's suggested alternative (labels, or objects with a label).
+function alternativeLabels(alt) {
+	const seats = Array.isArray(alt) ? alt : (alt.seats || [alt]);
+	return seats.map((s) => (typeof s === 'object' ? s.label || s.id : s)).filter(Boolean);
 }
 
 // expires_at as ISO text, seconds or milliseconds since the epoch.
-function parseTime(value) {
+export function parseTime(value) {
 	if (value === undefined || value === null) { return 0; }
 	if (typeof value === 'number') { return value > 1e12 ? value : value * 1000; }
 	const n = Number(value);

@@ -1,4 +1,5 @@
 import {DomEvent, Handler, Util, circle} from 'leaflet';
+import {actOnSeat} from './SeatActions.js';
 import {COLORS} from './SeatStyle.js';
 
 // Keyboard control of the map, for people who do not use a mouse or touch:
@@ -160,16 +161,8 @@ export const KeyboardNav = Handler.extend({
 			return;
 		}
 		const viewer = this._viewer;
-		if (viewer.cart.has(index)) {
-			await viewer.cart.release(index);
-		} else {
-			const status = await viewer.statusOf(index);
-			if (status !== undefined && status !== 0) {
-				viewer.announcer.announce('That seat is not available.');
-				return;
-			}
-			await viewer.cart.hold(index);
-		}
+		const status = viewer.cart.has(index) ? 0 : await viewer.statusOf(index);
+		await actOnSeat(viewer, index, status === undefined ? 0 : status);
 		this._show(true);
 	},
 

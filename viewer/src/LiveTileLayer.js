@@ -102,8 +102,9 @@ export const LiveTileLayer = TileLayer.extend({
 // Stream ids "ms-seq" compare by both numbers; other versions compare as strings.
 function newer(a, b) {
 	if (!b) { return true; }
-	const pa = String(a).split('-').map(Number);
-	const pb = String(b).split('-').map(Number);
+	// Ids are positions "ms-seq.generation"; within one generation the Stream id orders them.
+	const pa = String(a).split('.')[0].split('-').map(Number);
+	const pb = String(b).split('.')[0].split('-').map(Number);
 	if (pa.length === 2 && pb.length === 2 && pa.every(Number.isFinite) && pb.every(Number.isFinite)) {
 		return pa[0] > pb[0] || (pa[0] === pb[0] && pa[1] > pb[1]);
 	}

@@ -6,7 +6,7 @@ import {COLORS} from './SeatStyle.js';
 // show these seats as held; this diamond says they are held by you.
 
 const SIZE = 20;
-const SVG = `<svg width="${SIZE}" height="${SIZE}" viewBox="0 0 20 20" aria-hidden="true" focusable="false">` +
+const svg = () => `<svg width="${SIZE}" height="${SIZE}" viewBox="0 0 20 20" aria-hidden="true" focusable="false">` +
 	`<path d="M10 1 L19 10 L10 19 L1 10 Z" fill="${COLORS.mine}" stroke="#fff" stroke-width="1.5"/>` +
 	'<circle cx="10" cy="10" r="3" fill="#fff"/></svg>';
 
@@ -22,7 +22,7 @@ export const MineMarkers = LayerGroup.extend({
 		Util.setOptions(this, options);
 		this._places = places; // async (indices) -> [[index, x, y, r], ...]
 		this._markers = new Map();
-		this._icon = divIcon({className: 'seatmap-mine-marker', html: SVG, iconSize: [SIZE, SIZE], iconAnchor: [SIZE / 2, SIZE / 2]});
+		this._icon = divIcon({className: 'seatmap-mine-marker', html: svg(), iconSize: [SIZE, SIZE], iconAnchor: [SIZE / 2, SIZE / 2]});
 	},
 
 	onAdd(map) {

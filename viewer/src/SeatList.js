@@ -22,6 +22,14 @@ export const SeatList = Class.extend({
 		const h = DomUtil.create('h2', '', this._root);
 		h.id = 'seatmap-list-heading';
 		h.textContent = 'Free seats by section';
+		h.tabIndex = -1;
+		this._heading = h;
+		this._opener = null;
+		const close = DomUtil.create('button', 'seatmap-button seatmap-list-close', this._root);
+		close.type = 'button';
+		close.textContent = 'Close the list';
+		DomEvent.on(close, 'click', () => this.close());
+		DomEvent.on(this._root, 'keydown', (e) => { if (e.key === 'Escape') { this.close(); } });
 		const hint = DomUtil.create('p', 'seatmap-hint', this._root);
 		hint.textContent = 'Open a section to list its free seats. Each seat is a button that holds it.';
 		this._sections = DomUtil.create('div', 'seatmap-list-sections', this._root);
@@ -29,9 +37,17 @@ export const SeatList = Class.extend({
 		this._load();
 	},
 
-	focus() {
-		const first = this._root.querySelector('summary');
-		if (first) { first.focus(); }
+	// Show the list and move the focus into it; `opener` gets the focus back on close.
+	open(opener) {
+		this._opener = opener || null;
+		this._root.hidden = false;
+		this._heading.focus();
+	},
+
+	// Hide the list and give the focus back to what opened it.
+	close() {
+		this._root.hidden = true;
+		if (this._opener) { this._opener.focus(); }
 	},
 
 	// Seats changed status (live stream, or our own holds): redraw open sections soon.
@@ -56,7 +72,8 @@ export const SeatList = Class.extend({
 			if (!s.seat_count) { continue; }
 			const details = DomUtil.create('details', 'seatmap-list-section', this._sections);
 			const summary = DomUtil.create('summary', '', details);
-			summary.textContent = `Section ${s.name} (${s.seat_count} seats)`;
+			summary.textContent = `Section ${s.name} (${s.seat_count} seats in all)`;
+			summary.dataset.section = String(s.index);
 			const body = DomUtil.create('div', 'seatmap-list-rows', details);
 			DomEvent.on(details, 'toggle', () => {
 				if (details.open) {
@@ -90,7 +107,9 @@ export const SeatList = Class.extend({
 			const h = DomUtil.create('h3', '', body);
 			h.textContent = `Row ${row.label}`;
 			const ul = DomUtil.create('ul', 'seatmap-list-seats', body);
-			ul.setAttribute('aria-label', `Row ${row.label}, ${seats.length} seats`);
+			const yours = seats.filter((s) => viewer.cart.has(s[0])).length;
+			ul.setAttribute('aria-label', `Row ${row.label}, ${seats.length - yours} free seats` +
+				(yours ? `, ${yours} of yours` : ''));
 			for (const seat of seats) {
 				const details = viewer.detailsFromRow(data, row, seat);
 				const mine = viewer.cart.has(seat[0]);
@@ -108,9 +127,15 @@ export const SeatList = Class.extend({
 		if (!free && !body.childNodes.length) {
 			body.textContent = 'No free seats in this section.';
 		}
+		const summary = this._root.querySelector(`summary[data-section="${sectionIndex}"]`);
+		if (summary) { summary.textContent = `Section ${data.name} (${free} free of ${countSeats(data)} seats)`; }
 		if (had) {
 			const again = body.querySelector(`[data-seat="${had}"]`);
 			if (again) { again.focus(); }
 		}
 	}
 });
+
+function countSeats(data) {
+	return data.rows.reduce((n, row) => n + row.seats.length, 0);
+}

@@ -56,6 +56,24 @@ export const SeatPicker = Class.extend({
 		return best;
 	},
 
+	// Slots of the seats whose centres lie within `radiusPx` of (x, y), nearest first.
+	near(x, y, scale, radiusPx) {
+		this._reindex();
+		const store = this._store;
+		const reach = radiusPx / scale;
+		const b = this._bucketUnits;
+		const found = [];
+		for (let by = Math.floor((y - reach) / b); by <= Math.floor((y + reach) / b); by++) {
+			for (let bx = Math.floor((x - reach) / b); bx <= Math.floor((x + reach) / b); bx++) {
+				for (const s of this._buckets.get(by * this._cols + bx) || []) {
+					const d = Math.hypot(store.pos[s * 3] - x, store.pos[s * 3 + 1] - y);
+					if (d <= reach) { found.push([d, s]); }
+				}
+			}
+		}
+		return found.sort((a, c) => a[0] - c[0]).map((f) => f[1]);
+	},
+
 	// Buckets are rebuilt when the store compacted slots; otherwise new slots are added.
 	_reindex() {
 		const store = this._store;

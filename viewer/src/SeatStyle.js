@@ -16,7 +16,9 @@ export const STATUS = Object.freeze({AVAILABLE: 0, HELD: 1, SOLD: 2, BLOCKED: 3,
 // Bits of the seats.bin flags byte.
 export const FLAG = Object.freeze({ACCESSIBLE: 1, WHEELCHAIR: 2, COMPANION: 4});
 
-export const COLORS = Object.freeze({
+// Defaults; the event's TileJSON (`status_colors`) overrides them through usePalette()
+// before any layer draws, so the tiles and the client never disagree.
+export const COLORS = {
 	background: '#f6f8fa',
 	rim: '#1f2328',
 	held: '#bc4c00',
@@ -28,7 +30,19 @@ export const COLORS = Object.freeze({
 	mine: '#d4007f',
 	mineCentre: '#ffffff',
 	focus: '#1f2328'
-});
+};
+
+// Which TileJSON `status_colors` entry sets which colour.
+const PALETTE_KEYS = {held: 'held', sold: 'sold', blocked: 'blockedDisc', accessible: 'accessible', highlight: 'mine'};
+
+// Take the status colours the event's TileJSON sends; unknown or malformed entries are ignored.
+export function usePalette(statusColors) {
+	for (const [key, value] of Object.entries(statusColors || {})) {
+		const name = PALETTE_KEYS[key];
+		if (name && /^#[0-9a-fA-F]{6}$/.test(String(value))) { COLORS[name] = value; }
+	}
+	return COLORS;
+}
 
 // Shape proportions, as shares of the seat radius.
 export const SHAPE = Object.freeze({
@@ -65,7 +79,8 @@ export function publicStatus(status) {
 
 export function hexToRgb(hex) {
 	let value = String(hex || '').replace('#', '');
-	if (value.length === 3) { value = value.split('').map((c) => c + c).join(''); }
+	if (value.length === 3 || value.length === 4) { value = value.split('').map((c) => c + c).join(''); }
+	if (value.length === 8) { value = value.slice(0, 6); } // seats are drawn opaque, as on the server
 	const n = parseInt(value, 16);
 	if (value.length !== 6 || Number.isNaN(n)) { return [128, 128, 128]; }
 	return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
@@ -96,6 +111,8 @@ export function drawSeat(ctx, x, y, r, status, fill, flags, mine, hollow) {
 	}
 	if (mine && publicStatus(status) === STATUS.HELD) {
 		const h = r * SHAPE.mineDiamond;
+		// The tile underneath draws this seat as held by someone else: cover its ring.
+		disc(ctx, x, y, r + 1, COLORS.background);
 		ctx.fillStyle = COLORS.mine;
 		ctx.beginPath();
 		ctx.moveTo(x, y - h);

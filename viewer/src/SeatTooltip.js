@@ -1,8 +1,9 @@
 import {Handler, Util, tooltip} from 'leaflet';
+import {statusName} from './SeatStyle.js';
 import {pixelsPerUnit} from './VenueGrid.js';
 
 // With a mouse at the detail zoom, the seat under the pointer gets a tooltip
-// (section, row, seat, category, price, status, accessibility) and the pointer
+// of two short lines ("112 · Row F · Seat 7 · €80.00", then status and access) and the pointer
 // says it can be clicked. Looked up once per animation frame.
 
 export const SeatTooltip = Handler.extend({
@@ -27,6 +28,9 @@ export const SeatTooltip = Handler.extend({
 	},
 
 	_onMouseMove(e) {
+		// Mouse events a finger causes are no hover: a tooltip would only cover the seats.
+		const caps = e.originalEvent && e.originalEvent.sourceCapabilities;
+		if (caps && caps.firesTouchEvents) { return; }
 		if (this._frame) { return; }
 		this._frame = Util.requestAnimFrame(() => {
 			this._frame = null;
@@ -54,7 +58,7 @@ export const SeatTooltip = Handler.extend({
 		info.get(index).then((d) => {
 			if (this._hover !== index) { return; }
 			const status = store.statusOf(index);
-			this._tooltip.setLatLng(latlng).setContent(info.describe(d, status, cart.has(index)));
+			this._tooltip.setLatLng(latlng).setContent(compact(info, d, status, cart.has(index)));
 			if (!map.hasLayer(this._tooltip)) { this._tooltip.addTo(map); }
 		}, () => {});
 	},
@@ -65,3 +69,16 @@ export const SeatTooltip = Handler.extend({
 		this._map.getContainer().classList.remove('seatmap-over-seat');
 	}
 });
+
+// Two lines: where and what it costs; then its status and accessibility.
+function compact(info, d, status, mine) {
+	const box = document.createElement('div');
+	const where = document.createElement('div');
+	where.textContent = [`${d.section} · Row ${d.row} · Seat ${d.seat}`, info.price(d)].filter(Boolean).join(' · ');
+	const state = document.createElement('div');
+	state.className = 'seatmap-tooltip-status';
+	const words = statusName(status === undefined ? d.status : status, mine);
+	state.textContent = [words.charAt(0).toUpperCase() + words.slice(1), info.access(d)].filter(Boolean).join(' · ');
+	box.append(where, state);
+	return box;
+}

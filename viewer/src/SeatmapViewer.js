@@ -1,16 +1,26 @@
 import {DomUtil, Evented, Util} from 'leaflet';
 import {Announcer} from './Announcer.js';
 import {ApiClient} from './ApiClient.js';
+import {CartBar} from './CartBar.js';
+import {reportCartOutcomes} from './CartOutcomes.js';
+import {CartPanel} from './CartPanel.js';
 import {DetailSeats} from './DetailSeats.js';
+import {EmbedBridge} from './EmbedBridge.js';
 import {HoldCart} from './HoldCart.js';
 import {KeyboardNav} from './KeyboardNav.js';
 import {Legend} from './Legend.js';
 import {LiveSync} from './LiveSync.js';
 import {LiveUpdates} from './LiveUpdates.js';
+import {MapFocus} from './MapFocus.js';
+import {MessageBar} from './MessageBar.js';
 import {MineMarkers} from './MineMarkers.js';
+import {SafeStorage} from './SafeStorage.js';
+import {SectionLabels} from './SectionLabels.js';
 import {SeatInfo} from './SeatInfo.js';
 import {SeatPlaces} from './SeatPlaces.js';
+import {usePalette} from './SeatStyle.js';
 import {SeatTooltip} from './SeatTooltip.js';
+import {handoffFragment, takeHandoff} from './SessionHandoff.js';
 import {StatusBoard} from './StatusBoard.js';
 import {TapHandler} from './TapHandler.js';
 import {tileUrlTemplate} from './TileFormat.js';
@@ -21,30 +31,30 @@ import {ViewerToolbar} from './ViewerToolbar.js';
 
 // The viewer, built from its parts and connected: the Leaflet map of the event's
 // raster tiles, the seats at detail zoom (full mode), taps and keyboard that hold
-// seats, the cart, the toolbar, live updates, and the accessible list view. In
-// lite mode (chosen by `?lite=1` or when WebGL is missing) there is no seat
-// layer: a tap asks the server which seat is there.
+// seats, the cart (its panel, and the bar it folds into on small screens), the
+// message bar over the map, section labels, the toolbar, live updates, and in an
+// embed the partner page's postMessage API. In lite mode (chosen by `?lite=1` or
+// when WebGL is missing) there is no seat layer: a tap asks the server.
 //
 // Events: `ready` {tileJson}, `firsttiles` {ms}, `seatsdrawn` {ms, seats},
-// `seatschanged` {id, seats}, plus the cart's `seatheld` / `seatreleased`.
+// `seatschanged` {id, seats}, `checkout` {holds}, plus the cart's `seatheld` / `seatreleased`.
 
 export const SeatmapViewer = Evented.extend({
 	// @option eventId: Number = null
-	// The event to show.
 	// @option lite: Boolean = false
 	// Raster only: no WebGL seat layer, taps are looked up on the server.
 	// @option apiBase: String = ''
 	// Origin of the API when it is not the page's own.
 	// @option embed: Boolean = false
 	// The compact page partner sites put in an iframe.
+	// @option partnerOrigin: String = ''
+	// In an embed, the origin of the partner page (postMessage API).
 	// @option pickRadiusPx: Number = 22
 	// Tap radius around a seat (a 44 px target).
 	// @option tapDelayMs: Number = 250
 	// A single tap below the detail zoom waits this long in case it is a double tap.
 	// @option hires: Boolean = devicePixelRatio >= 1.5
-	// Ask for @2x tiles.
 	// @option webp: Boolean = (detected)
-	// Ask for WebP tiles.
 	// @option seatLayer: Object = null
 	// Full mode's parts: {Store, Layer, Picker} classes (the lite bundle has none).
 	options: {
@@ -52,6 +62,7 @@ export const SeatmapViewer = Evented.extend({
 		lite: false,
 		apiBase: '',
 		embed: false,
+		partnerOrigin: '',
 		pickRadiusPx: 22,
 		tapDelayMs: 250,
 		hires: null,
@@ -72,6 +83,8 @@ export const SeatmapViewer = Evented.extend({
 		this.metrics.startMs = performance.now();
 		this.announcer = new Announcer(this.el.live || document.body);
 		this.api = new ApiClient(o.eventId, {baseUrl: o.apiBase});
+		const handoff = takeHandoff();
+		if (handoff) { this.api.setSession(handoff.session); }
 		let tileJson;
 		try {
 			tileJson = await this.api.tileJson();
@@ -82,35 +95,51 @@ export const SeatmapViewer = Evented.extend({
 		this.tileJson = tileJson;
 		this.categories = tileJson.categories || [];
 		this.currency = tileJson.currency || 'EUR';
+		this.checkoutUrl = typeof tileJson.checkout_url === 'string' ? tileJson.checkout_url : '';
+		usePalette(tileJson.status_colors);
 		this.grid = await loadVenueGrid(tileJson, this.api);
 		this._buildMap(tileJson);
+		this.messages = new MessageBar(this.el.map, this.announcer);
 		this.info = new SeatInfo(this.api, this.categories, {currency: this.currency});
 		this.sections = new VenueSections(this.api);
-		this.cart = new HoldCart(this.api, this.info, this.announcer, this.el.panel, this.categories,
-			{storageKey: `seatmap:holds:${o.eventId}`, currency: this.currency});
+		const tokens = new SafeStorage(`seatmap:holds:${o.eventId}`, []);
+		this.cart = new HoldCart(this.api, this.info, tokens);
 		if (!o.lite && o.seatLayer) { this._buildSeats(); }
-		this.places = new SeatPlaces(`${o.apiBase}/viewer/api/events/${o.eventId}/places.json`, this.store);
+		this.places = new SeatPlaces(`${o.apiBase}/events/${o.eventId}/places.json`, this.store);
 		this.mineMarkers = new MineMarkers((indices) => this.places.lookup(indices),
 			{hideAtZoom: o.lite ? Infinity : this.grid.detailZoom}).addTo(this.map);
+		this.focus = new MapFocus(this);
+		this.sectionLabels = new SectionLabels(this, this.el.map, {chipFromZoom: this.grid.seatZoom}).addTo(this.map);
+		this.panel = new CartPanel(this, this.el.panel, {currency: this.currency});
+		this.cartBar = new CartBar(this, this.el.map.parentNode, this.currency);
+		this.fitVenue(false); // again, now that the bar (small screens) takes the bottom of the map
 		this.cart.on('change', this._onCartChange, this);
 		this.cart.on('seatheld seatreleased', (e) => this.fire(e.type, e));
+		reportCartOutcomes(this);
 		this.statuses = new StatusBoard(this.api, this.store);
 		if (this.el.toolbar) { this.toolbar = new ViewerToolbar(this, this.el.toolbar); }
-		const small = window.matchMedia && window.matchMedia('(max-width: 640px)').matches;
+		const small = window.matchMedia && window.matchMedia('(max-width: 720px)').matches;
 		new Legend({categories: this.categories, currency: this.currency, collapsed: small || o.embed}).addTo(this.map);
 		this.keyboard = new KeyboardNav(this.map, this);
 		this.keyboard.enable();
 		this._buildLive();
 		this.taps = new TapHandler(this.map, this, {pickRadiusPx: o.pickRadiusPx, tapDelayMs: o.tapDelayMs});
 		this.taps.enable();
-		this.cart.restore();
+		if (o.embed && o.partnerOrigin && window.parent !== window) {
+			this.bridge = new EmbedBridge(this, window.parent, o.partnerOrigin);
+		}
+		const restored = this.cart.restore(handoff ? handoff.holds : undefined);
+		if (this.bridge) { this.bridge.ready(); }
 		this.fire('ready', {tileJson});
+		await restored;
 		return this;
 	},
 
-	// The whole venue in view.
+	// The whole venue in view (clear of the cart bar along the bottom).
 	fitVenue(animate) {
-		this.map.fitBounds(this.venueBounds, {animate: !!animate, padding: [8, 8]});
+		const bar = this.cartBar && this.cartBar.el.offsetHeight;
+		this.map.fitBounds(this.venueBounds, {animate: !!animate, paddingTopLeft: [8, 8], paddingBottomRight: [8, 8 + (bar || 0)]});
+		this._showingVenue = true;
 	},
 
 	// Seat statuses for the keyboard and list views: status.bin once, then kept current.
@@ -133,15 +162,76 @@ export const SeatmapViewer = Evented.extend({
 		return this.detailSeats ? this.detailSeats.containerPointOf(seatIndex) : null;
 	},
 
+	// Bring seats into view at the detail zoom (clear of an open sheet) and ring them.
+	showSeats(indices) {
+		return this.focus.showSeats(indices);
+	},
+
+	// Frame a section (by name or index), outline it and say its prices and free seats;
+	// resolves to false if there is no such section.
+	showSection(which) {
+		return this.focus.showSection(which);
+	},
+
+	async bestAvailable(count, category) {
+		const seats = await this.cart.bestAvailable(count, category, this.categories);
+		await this.showSeats(seats.map((s) => s.index));
+		return seats;
+	},
+
+	async releaseAll() {
+		const n = await this.cart.releaseAll();
+		if (n) { this.messages.show(`Released all ${n} of your seats.`, {kind: 'info', topic: 'released'}); }
+		return n;
+	},
+
+	moreTime() {
+		return this.cart.extend();
+	},
+
+	// Whether "Continue" leads anywhere: the event's checkout page, or the embedding partner.
+	canCheckout() {
+		return !!(this.checkoutUrl || this.bridge);
+	},
+
+	// Hand the held seats to checkout: tell the partner page, or go to the event's checkout URL.
+	checkout() {
+		const holds = this.cart.tokens();
+		if (!holds.length) { return; }
+		this.fire('checkout', {holds});
+		if (this.bridge) {
+			this.bridge.checkout();
+			this.messages.show('Your seats are on their way to checkout.', {kind: 'info', topic: 'checkout'});
+			return;
+		}
+		if (!this.checkoutUrl) { return; }
+		const url = new URL(this.checkoutUrl, window.location.href);
+		url.searchParams.set('event', String(this.options.eventId));
+		holds.forEach((t) => url.searchParams.append('hold', t));
+		window.location.assign(url.toString());
+	},
+
+	// Open or close the panel (a sheet over the map on small screens).
+	togglePanel(open) {
+		const want = open === undefined ? !document.body.classList.contains('seatmap-panel-open') : open;
+		document.body.classList.toggle('seatmap-panel-open', want);
+		this.cartBar.setOpen(want);
+		if (want) {
+			const last = this.cart.seats().slice(-1)[0];
+			if (last) { this.focus.keepInSight([last.index]); }
+		}
+		return want;
+	},
+
 	// Show the seat list (loaded on first use: most buyers never open it).
-	async openList() {
+	async openList(opener) {
 		if (!this.seatList) {
 			const {SeatList} = await import('./SeatList.js');
 			const holder = DomUtil.create('div', 'seatmap-list-holder', this.el.panel);
 			this.seatList = new SeatList(this, holder);
 		}
-		document.body.classList.add('seatmap-panel-open');
-		this.seatList.focus();
+		this.togglePanel(true);
+		this.seatList.open(opener);
 	},
 
 	_buildMap(tileJson) {
@@ -154,6 +244,15 @@ export const SeatmapViewer = Evented.extend({
 		});
 		this.tiles.addTo(this.map);
 		this.fitVenue(false);
+		// The map's box changes without a window resize (the toolbar fills in, a frame is
+		// resized): Leaflet must learn its new size, and the whole venue stays in view.
+		this.map.on('dragstart zoomstart', () => { this._showingVenue = false; });
+		if (window.ResizeObserver) {
+			new ResizeObserver(() => {
+				this.map.invalidateSize({pan: false});
+				if (this._showingVenue) { this.fitVenue(false); }
+			}).observe(this.el.map);
+		}
 	},
 
 	_buildSeats() {
@@ -173,6 +272,7 @@ export const SeatmapViewer = Evented.extend({
 			api: this.api, tiles: this.tiles, store: this.store, statuses: this.statuses, cart: this.cart, banner: this.el.banner
 		});
 		this.liveSync.on('seatschanged', (e) => {
+			this.messages.seatsChanged(e.seats);
 			if (this.seatList) { this.seatList.refresh(); }
 			this.fire('seatschanged', {id: e.id, seats: e.seats});
 		});
@@ -185,6 +285,11 @@ export const SeatmapViewer = Evented.extend({
 		this.mineMarkers.setSeats(e.mine);
 		if (this.toolbar) { this.toolbar.update(); }
 		if (this.seatList) { this.seatList.refresh(); }
+		const full = document.querySelector('.seatmap-embed-title a');
+		if (full) {
+			full.href = `${this.options.apiBase}/viewer/?event=${this.options.eventId}` +
+				handoffFragment(this.api.session(), this.cart.tokens());
+		}
 	},
 
 	_fatal(text) {

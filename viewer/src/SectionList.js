@@ -1,6 +1,7 @@
-import {Class, DomEvent, DomUtil, latLngBounds} from 'leaflet';
+import {Class, DomEvent, DomUtil} from 'leaflet';
 
-// "Jump to section": a select of every section that fits the map to it.
+// "Jump to section": a select of every section; choosing one frames it on the map,
+// outlines it and says its price range and free seats.
 
 export const SectionList = Class.extend({
 	initialize(viewer, container) {
@@ -36,15 +37,12 @@ export const SectionList = Class.extend({
 	},
 
 	_onChange() {
-		const map = this._viewer.map;
 		const s = this._byIndex && this._byIndex.get(this._select.value);
 		if (!s) {
 			this._viewer.fitVenue();
 			this._viewer.announcer.announce('Showing the whole venue.');
 			return;
 		}
-		const [x0, y0, x1, y1] = s.bounds;
-		map.fitBounds(latLngBounds([y0, x0], [y1, x1]), {padding: [16, 16]});
-		this._viewer.announcer.announce(`Showing section ${s.name}, ${s.seat_count} seats.`);
+		this._viewer.showSection(s.name);
 	}
 });

@@ -19,6 +19,16 @@ function hasWebGL() {
 	}
 }
 
+// The embedding partner's origin: `?origin=` when given (and well-formed), else the referrer's.
+function partnerOrigin(query, referrer) {
+	try {
+		const u = new URL(query.get('origin') || referrer || '');
+		return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : '';
+	} catch (e) {
+		return '';
+	}
+}
+
 function say(text) {
 	const el = document.getElementById('seatmap-map');
 	const p = document.createElement('p');
@@ -43,6 +53,7 @@ const options = {
 	eventId,
 	lite,
 	embed: body.classList.contains('seatmap-embed'),
+	partnerOrigin: partnerOrigin(params, document.referrer),
 	renderer: params.get('renderer') || 'webgl'
 };
 
