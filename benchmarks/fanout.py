@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -65,6 +67,21 @@ async def prepare(settings: Settings, events: int) -> tuple[list[int], list[str]
         if seats.seat_type[i] == SeatType.STANDARD
     ]
     return ids, holdable
+
+
+@contextlib.contextmanager
+def bench_backends(name: str) -> Iterator[tuple[Settings, Path]]:
+    """A throw-away database, Redis prefix and folder, and settings that use them."""
+    with (
+        scratch.database(name) as database_url,
+        scratch.key_prefix(name.replace("_", "-")) as prefix,
+        tempfile.TemporaryDirectory(prefix=f"seatmap-{name.replace('_', '-')}-") as tmp,
+    ):
+        folder = Path(tmp)
+        yield Settings(
+            database_url=database_url, redis_url=scratch.REDIS_URL, data_dir=folder / "data",
+            api_key=API_KEY, session_secret="fanout-bench-secret", redis_prefix=prefix,
+        ), folder  # fmt: skip
 
 
 def app_command(port: int) -> list[str]:
@@ -168,16 +185,7 @@ def main() -> None:
     parser.add_argument("--pushpins", type=int, default=3)
     parser.add_argument("--generators", type=int, default=4)
     args = parser.parse_args()
-    with (
-        scratch.database("fanout") as database_url,
-        scratch.key_prefix("fanout") as prefix,
-        tempfile.TemporaryDirectory(prefix="seatmap-fanout-") as tmp,
-    ):
-        folder = Path(tmp)
-        settings = Settings(
-            database_url=database_url, redis_url=scratch.REDIS_URL, data_dir=folder / "data",
-            api_key=API_KEY, session_secret="fanout-bench-secret", redis_prefix=prefix,
-        )  # fmt: skip
+    with bench_backends("fanout") as (settings, folder):
         ids, seats = asyncio.run(prepare(settings, args.events))
         pushpin = run_pushpin(settings, ids, seats, args, folder)
         print(line("pushpin", pushpin), flush=True)

@@ -34,14 +34,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import psutil
 import scratch
-from fanout import API_KEY, app_command, app_env, line, prepare, run_pushpin
+from fanout import app_command, app_env, bench_backends, line, prepare, run_pushpin
 from fanout_run import SETTLE_S, RunResult, measure
 
 from seatmap.settings import Settings
@@ -262,16 +261,7 @@ def main() -> None:
         spec = json.loads(args.relay)
         asyncio.run(relay(spec["app"], spec["publish"], spec["events"]))
         return
-    with (
-        scratch.database("fanout_nchan") as database_url,
-        scratch.key_prefix("fanout-nchan") as prefix,
-        tempfile.TemporaryDirectory(prefix="seatmap-fanout-nchan-") as tmp,
-    ):
-        folder = Path(tmp)
-        settings = Settings(
-            database_url=database_url, redis_url=scratch.REDIS_URL, data_dir=folder / "data",
-            api_key=API_KEY, session_secret="fanout-bench-secret", redis_prefix=prefix,
-        )  # fmt: skip
+    with bench_backends("fanout_nchan") as (settings, folder):
         ids, seats = asyncio.run(prepare(settings, args.events))
         print(conditions(), flush=True)
         pushpin = pushpin_run(settings, ids, seats, args, folder)

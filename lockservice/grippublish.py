@@ -34,6 +34,7 @@ import httpx
 
 from lockservice.grip import channel_name
 from lockservice.keys import event_keys, grip_keys
+from lockservice.ssewire import stream_id
 from seatmap.changefeed import ChangeEntry, parse_entry
 from seatmap.context import EventView, ServiceContext
 from seatmap.redisclient import REDIS_UNAVAILABLE
@@ -136,7 +137,7 @@ class GripPublisher:
                     entry = await asyncio.wait_for(sub.queue.get(), RENEW_EVERY_S)
                 except TimeoutError:
                     entry = None
-                if entry is not None and (not last_id or _newer(entry.id, last_id)):
+                if entry is not None and (not last_id or stream_id(entry.id) > stream_id(last_id)):
                     self._enqueue(view, entry)
                     last_id = entry.id
                 if getattr(sub, "lagged", False):
@@ -201,10 +202,3 @@ class GripPublisher:
                 for event_id, entry_id in newest.items():
                     pipe.set(grip_keys(prefix, event_id)[1], entry_id)
                 await pipe.execute()
-
-
-def _newer(a: str, b: str) -> bool:
-    """True when change-log id `a` comes after `b`."""
-    ams, aseq = a.split("-")
-    bms, bseq = b.split("-")
-    return (int(ams), int(aseq)) > (int(bms), int(bseq))
