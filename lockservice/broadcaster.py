@@ -162,9 +162,20 @@ class Broadcaster:
         for conn in list(self.connections):
             conn.deliver(sid, data)
 
+    async def resume(self, last_event_id: str | None) -> tuple[bytes, StreamId | None]:
+        """As `catch_up`, but never failing: what goes wrong is answered with `reset`."""
+        try:
+            return await self.catch_up(last_event_id)
+        except Exception as exc:  # the client reloads the snapshot instead of losing its stream
+            log.warning("SSE resume of event %s from %.80r answered with reset: %s: %s",
+                        self.event_id, last_event_id, type(exc).__name__, exc)  # fmt: skip
+            at, sid = self.position()
+            return reset_message(at, "resume_unavailable"), sid
+
     async def catch_up(self, last_event_id: str | None) -> tuple[bytes, StreamId | None]:
         """What a client resuming from `last_event_id` must be sent first, and the Stream id
-        it then has: the entries it missed, or `reset`. (b"", None) without a position."""
+        it then has: the entries it missed, or `reset` (also for anything that is not a
+        valid position, at once). (b"", None) without a position."""
         if last_event_id is None:
             return b"", None
         resume = parse_position(last_event_id)

@@ -4,8 +4,13 @@ The broadcaster (`lockservice.broadcaster`) writes each message to every
 connection itself, in one loop: no task wakes up per client. A write normally
 completes at once (uvicorn hands it to the socket); only when a client stops
 reading does its send wait for the socket to drain, and then `Connection`
-finishes that send in a task of its own and queues that client's next messages,
-so one slow client never delays the others.
+finishes that send in a task of its own (the drain) and queues that client's
+next messages, so one slow client never delays the others.
+
+One writer at a time: the ASGI send of a connection is only ever awaited by one
+task. While a send waits, everything else (messages, heartbeats, resets, the
+last message at shutdown) is queued for the drain, which writes it in order once
+the socket takes more, and then hands writing back to the broadcaster.
 
 The queue is bounded in bytes (MAX_QUEUED_BYTES). A client that overflows it
 loses the queued messages and, once its socket drains, gets `event: reset` at
@@ -15,10 +20,14 @@ server's socket buffer holds (uvicorn stops at asyncio's 64 KiB high-water mark
 and one message beyond it).
 
 A write that fails (the client went away mid-write, the server is closing) ends
-that one stream: it is logged once as a warning and nothing else is written.
+that one stream: it is logged once as a warning, nothing else is written, and
+`finished` completes, so the endpoint returns and the server closes the socket
+(the client's EventSource reconnects). Both an overflow ("lagged") and a failed
+write ("write_error") are told to `on_drop`, if given (the endpoint counts them
+in `seatmap_sse_drops_total`).
 
-`Connection.write` starts the ASGI send coroutine by hand and only makes a task
-if it has to wait, like an eagerly started task (`eager_start` in Python 3.12).
+`Connection` starts the ASGI send coroutine by hand and only makes a task if it
+has to wait, like an eagerly started task (`eager_start` in Python 3.12).
 """
 
 from __future__ import annotations
@@ -54,25 +63,34 @@ class Connection:
 
     __slots__ = (
         "_drain_task",
+        "_ending",
         "_queued",
         "_queued_bytes",
         "catching_up",
         "closed",
+        "finished",
         "lagged",
+        "on_drop",
         "send",
         "sent",
         "source",
     )
 
-    def __init__(self, send: Send, source: Source) -> None:
+    def __init__(
+        self, send: Send, source: Source, on_drop: Callable[[str], None] | None = None
+    ) -> None:
         self.send = send
         self.source = source
+        self.on_drop = on_drop
         self.sent: StreamId = (-1, -1)  # newest entry this client has
-        self.catching_up = True  # the endpoint is still sending the catch-up
-        self.closed = False
+        self.catching_up = True  # the endpoint is still working out the catch-up
+        self.closed = False  # nothing more is written
         self.lagged = False  # the queue overflowed: a reset is owed
+        # Done once nothing more will be written: the endpoint then returns.
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queued: deque[Queued] = deque()
         self._queued_bytes = 0
+        self._ending: bytes | None = None  # the last message, once the stream is to end
         self._drain_task: asyncio.Task[None] | None = None
 
     def deliver(self, sid: StreamId | None, data: bytes, reset: bool = False) -> None:
@@ -81,7 +99,7 @@ class Connection:
         A reset replaces whatever was queued and moves the client to `sid`, which
         may be lower than what it had (a new life of the Stream starts anew).
         """
-        if self.closed:
+        if self.closed or self._ending is not None:
             return
         if self.catching_up or self._drain_task is not None:
             if reset:
@@ -92,18 +110,66 @@ class Connection:
             elif self._queued_bytes + len(data) > MAX_QUEUED_BYTES:
                 self._clear()
                 self.lagged = True
+                if self.on_drop is not None:
+                    self.on_drop("lagged")
                 return
             self._queued.append((sid, data, reset))
             self._queued_bytes += len(data)
             return
         if self._take(sid, reset):
-            self.write(data)
+            self._write(data)
 
     def resume_at(self, sid: StreamId) -> None:
         """The catch-up just computed covers everything sent so far: drop what was queued."""
         self._clear()
         self.lagged = False
         self.sent = sid
+
+    def begin(self, data: bytes) -> None:
+        """Write the catch-up, then what queued meanwhile, then go live (never waits)."""
+        if self.closed:
+            return
+        self.catching_up = False
+        self._write(data)
+        self._pump()
+
+    def end(self, data: bytes) -> None:
+        """Write a last message and complete the response.
+
+        While the catch-up is being worked out, it follows the catch-up. A client that
+        is not taking what is in flight is not waited for: its stream is closed now.
+        """
+        if self.closed or self._ending is not None:
+            return
+        self._ending = data
+        if self._drain_task is not None:
+            self._close()
+        elif not self.catching_up:
+            self._pump()
+
+    def fail(self, exc: BaseException) -> None:
+        """Stop writing to this stream after an error, saying so once; the stream ends."""
+        if not self.closed:
+            log.warning(
+                "SSE stream of event %s closed after a write error: %s: %s",
+                self.source.event_id, type(exc).__name__, exc,
+            )  # fmt: skip
+            if self.on_drop is not None:
+                self.on_drop("write_error")
+        self._close()
+
+    def stop(self) -> None:
+        """The endpoint is returning: write nothing more, and abandon a send in flight."""
+        self._close()
+        task = self._drain_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def _close(self) -> None:
+        self.closed = True
+        self._clear()
+        if not self.finished.done():
+            self.finished.set_result(None)
 
     def _take(self, sid: StreamId | None, reset: bool) -> bool:
         """Whether a message is new to this client (and note that it has it now)."""
@@ -118,68 +184,64 @@ class Connection:
         self._queued.clear()
         self._queued_bytes = 0
 
-    def write(self, data: bytes, more: bool = True) -> None:
-        """Start the ASGI send; if it must wait for the socket, finish it in a task."""
+    def _next(self) -> bytes | None:
+        """The next queued message to write (a reset first if one is owed), or None."""
+        while True:
+            if self.lagged:
+                self.lagged = False
+                self._clear()
+                at, self.sent = self.source.position()
+                return reset_message(at, "lagged")
+            if not self._queued:
+                return None
+            sid, data, reset = self._queued.popleft()
+            self._queued_bytes -= len(data)
+            if self._take(sid, reset):
+                return data
+
+    def _pump(self) -> None:
+        """Write what is queued while the socket takes it at once; the drain does the rest."""
+        while not self.closed and self._drain_task is None:
+            data = self._next()
+            if data is not None:
+                self._write(data)
+            elif self._ending is not None:
+                self._write(self._ending, more=False)
+            else:
+                return
+
+    def _write(self, data: bytes, more: bool = True) -> None:
+        """Start the ASGI send; if it must wait for the socket, finish it in the drain task."""
         coro = self.send({"type": "http.response.body", "body": data, "more_body": more})
         assert isinstance(coro, Coroutine)
         try:
             waiting = coro.send(None)
         except StopIteration:
+            if not more:
+                self._close()
             return
         except Exception as exc:
             self.fail(exc)
             return
-        self._drain_task = asyncio.create_task(self._drain(coro, waiting))
+        self._drain_task = asyncio.create_task(self._drain(coro, waiting, more))
 
-    def end(self, data: bytes) -> None:
-        """Write a last message and complete the response (if nothing is in flight)."""
-        if not self.closed and not self.catching_up and self._drain_task is None:
-            self.write(data, more=False)
-        self.closed = True
-
-    def fail(self, exc: BaseException) -> None:
-        """Stop writing to this stream after an error, saying so once."""
-        if not self.closed:
-            log.warning(
-                "SSE stream of event %s closed after a write error: %s: %s",
-                self.source.event_id, type(exc).__name__, exc,
-            )  # fmt: skip
-        self.closed = True
-        self._clear()
-
-    async def _drain(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+    async def _drain(self, coro: Coroutine[Any, Any, Any], waiting: Any, more: bool) -> None:
+        """The one writer while the socket is slow: the send in flight, then what queued."""
         try:
             await _finish(coro, waiting)
-            await self.flush()
+            while more and not self.closed:
+                data = self._next()
+                if data is None and self._ending is not None:
+                    data, more = self._ending, False
+                elif data is None:
+                    break
+                await self.send({"type": "http.response.body", "body": data, "more_body": more})
+            if not more:
+                self._close()
         except Exception as exc:
             self.fail(exc)
         finally:
             self._drain_task = None
-
-    async def go_live(self) -> None:
-        """After the catch-up was written: send what queued meanwhile, then go live."""
-        if self._drain_task is None:  # else the drain does it once the socket takes more
-            await self.flush()
-
-    async def flush(self) -> None:
-        """Send what was queued (a reset first if one is owed), then go live."""
-        while not self.closed:
-            if self.lagged:
-                self.lagged = False
-                self._clear()
-                at, self.sent = self.source.position()
-                await self._send(reset_message(at, "lagged"))
-                continue
-            if not self._queued:
-                break
-            sid, data, reset = self._queued.popleft()
-            self._queued_bytes -= len(data)
-            if self._take(sid, reset):
-                await self._send(data)
-        self.catching_up = False
-
-    async def _send(self, data: bytes) -> None:
-        await self.send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 async def _finish(coro: Coroutine[Any, Any, Any], waiting: Any) -> None:

@@ -7,6 +7,16 @@ holding the connection, answers with `Grip-Hold: stream` and the event's channel
 so Pushpin keeps the connection open and appends what is published later. The
 SSE bytes, ids and heartbeats are the same as the built-in broadcaster's.
 
+No change is lost between the app's catch-up and the proxy's subscription: the
+hold names the position the client then has (`Grip-Channel: ...; prev-id=`),
+every published item carries its own position and its predecessor's
+(`lockservice.grippublish`), and the hold gives the stream's own URL as the next
+link (`Grip-Link: <...>; rel=next`). When an item does not follow what a
+connection has, Pushpin asks that link again with `Grip-Last: <channel>;
+last-id=<position>`, which the app serves like a Last-Event-ID resume, and the
+connection goes on from there. Without the next link Pushpin refuses a `prev-id`
+and drops the stream.
+
 A request counts as coming through the proxy only when it carries a `Grip-Sig`
 token signed with `SEATMAP_GRIP_KEY` (Pushpin's `sig_key`); anything else is
 streamed by the app itself, so one deployment can serve both.
@@ -40,12 +50,44 @@ def via_grip_proxy(grip_sig: str | None, settings: Settings) -> bool:
     return True
 
 
-def hold_headers(settings: Settings, event_id: int) -> list[tuple[bytes, bytes]]:
-    """Response headers that tell the proxy to hold the stream open on the event's channel."""
-    return [
+def stream_path(event_id: int) -> str:
+    """The path of the event's stream: the proxy's next link to recover from a gap."""
+    return f"/events/{event_id}/stream"
+
+
+def hold_headers(settings: Settings, event_id: int, prev_id: str = "") -> list[tuple[bytes, bytes]]:
+    """Response headers that tell the proxy to hold the stream open on the event's channel.
+
+    With `prev_id` (the position the client has once this response's body is sent),
+    the proxy delivers only items that follow it and fetches the stream again, from
+    the position it has, whenever one does not.
+    """
+    channel = channel_name(settings, event_id)
+    if prev_id:
+        channel += f"; prev-id={prev_id}"
+    headers = [
         (b"content-type", GRIP_CONTENT_TYPE.encode()),
         (b"cache-control", b"no-cache"),
         (b"grip-hold", b"stream"),
-        (b"grip-channel", channel_name(settings, event_id).encode()),
+        (b"grip-channel", channel.encode()),
         (b"grip-keep-alive", f":\\n\\n; format=cstring; timeout={KEEP_ALIVE_S}".encode()),
     ]
+    if prev_id:
+        headers.append((b"grip-link", f"<{stream_path(event_id)}>; rel=next".encode()))
+    return headers
+
+
+def grip_last(values: list[str], settings: Settings, event_id: int) -> str | None:
+    """The position the proxy says a held connection has on the event's channel: the
+    `last-id` of its `Grip-Last` header (sent when it fetches the next link), else None."""
+    channel = channel_name(settings, event_id)
+    for value in values:
+        for part in value.split(","):
+            name, *params = (p.strip() for p in part.split(";"))
+            if name != channel:
+                continue
+            for param in params:
+                key, _, found = param.partition("=")
+                if key.strip() == "last-id" and found.strip():
+                    return found.strip().strip('"')
+    return None

@@ -3,20 +3,23 @@
 Each app node runs one `GripPublisher`. For every event it knows, it competes for
 the event's publishing lease in Redis; the holder follows the event's change log
 (the same in-process follower the tile server and the built-in broadcaster use)
-and publishes each entry's SSE bytes, with the change-log id as item id, to every
-configured proxy. If the holder dies, its lease lapses within GRIP_LEASE_MS and
-another node takes over from the last id recorded as published, so no change is
-skipped; at most the few entries of the hand-over window are sent twice, which
-clients absorb (an entry sets statuses; it does not toggle them).
+and publishes each entry's SSE bytes to every configured proxy. If the holder
+dies, its lease lapses within GRIP_LEASE_MS and another node takes over from the
+last id recorded as published, so no change is skipped; the few entries of the
+hand-over window that are published twice carry the same item ids, and the proxy
+drops repeated ids (`id_cache_ttl`).
+
+Each item's id is the entry's position (the SSE id clients see) and its
+`prev-id` the position of the entry before it, so the proxy can tell whether an
+item follows what each connection has (`lockservice.grip`): a change published
+between a stream request's catch-up and the proxy's subscription is recovered
+from the app, and one the catch-up already sent is not sent twice.
 
 Items of all events waiting at one moment go out in one HTTP request per proxy,
-HANDOVER_GRACE_S after the first of them arrived: at low load that is one change
-per request, 20 ms late; under load the batch grows with the time the previous
-request took (adaptive coalescing of the publish calls). The grace is there for
-the hand-over: a stream request reads its catch-up from the change log before
-the proxy subscribes to the channel, and an entry appended in between must not
-be published before that subscription exists. The proxy's own `prev-id` check
-would close that gap exactly, but Pushpin drops held streams that carry one.
+at once: at low load that is one change per request; under load the batch grows
+with the time the previous request took (adaptive coalescing of the publish
+calls).
+
 A proxy that is down loses nothing a client cannot recover: when it comes back,
 clients reconnect with Last-Event-ID and the app serves what they missed.
 """
@@ -34,7 +37,7 @@ import httpx
 
 from lockservice.grip import channel_name
 from lockservice.keys import event_keys, grip_keys
-from lockservice.ssewire import stream_id
+from lockservice.ssewire import position, stream_id
 from seatmap.changefeed import ChangeEntry, parse_entry
 from seatmap.context import EventView, ServiceContext
 from seatmap.redisclient import REDIS_UNAVAILABLE
@@ -45,7 +48,6 @@ GRIP_LEASE_MS = 3000
 # The lease is renewed this often, and a node without it retries this often.
 RENEW_EVERY_S = GRIP_LEASE_MS / 3000
 MAX_ITEMS_PER_REQUEST = 500
-HANDOVER_GRACE_S = 0.02
 CATCH_UP_BATCH = 500
 
 # KEYS[1] lease. ARGV[1] node id, ARGV[2] lease ms. Returns 1 when this node holds the
@@ -130,56 +132,64 @@ class GripPublisher:
 
     async def _publish_while_leading(self, event_id: int, lease_key: str) -> None:
         view = await self._ctx.catalog.get(event_id)
+        follower = await self._ctx.feed.follower(event_id)
         async with self._ctx.feed.subscribe(event_id) as sub:
-            last_id = await self._catch_up(view)
+            # The subscription gets every entry after the one the follower applied last.
+            prev = position(follower.last_id, follower.generation)
+            last_id, prev = await self._catch_up(view, prev)
             while True:
                 try:
                     entry = await asyncio.wait_for(sub.queue.get(), RENEW_EVERY_S)
                 except TimeoutError:
                     entry = None
                 if entry is not None and (not last_id or stream_id(entry.id) > stream_id(last_id)):
-                    self._enqueue(view, entry)
+                    prev = self._enqueue(view, entry, prev)
                     last_id = entry.id
                 if getattr(sub, "lagged", False):
                     return  # resubscribe and catch up from the recorded position
                 if not await self._holds_lease(lease_key):
                     return
 
-    async def _catch_up(self, view: EventView) -> str:
-        """Publish what the previous leaseholder had not; the id published up to."""
+    async def _catch_up(self, view: EventView, prev: str) -> tuple[str, str]:
+        """Publish what the previous leaseholder had not: (the Stream id published up to,
+        its position), or ("", `prev`) when nothing was recorded as published."""
         prefix, event_id = self._ctx.settings.redis_prefix, view.event.id
         _, published_key = grip_keys(prefix, event_id)
         raw = await self._ctx.redis.get(published_key)
         if raw is None:
-            return ""
+            return "", prev
         last_id = raw.decode() if isinstance(raw, bytes) else str(raw)
         log_key = event_keys(prefix, event_id).log
         # SSE ids carry the Stream's generation (lockservice.ssewire), as live entries do.
         generation = (await self._ctx.feed.follower(event_id)).generation
+        prev = position(last_id, generation)
         while True:
             batch: Any = await self._ctx.redis.xrange(
                 log_key, min=f"({last_id}", count=CATCH_UP_BATCH
             )
             for entry_id, fields in batch:
                 entry = parse_entry(entry_id, fields, generation)
-                self._enqueue(view, entry)
+                prev = self._enqueue(view, entry, prev)
                 last_id = entry.id
             if len(batch) < CATCH_UP_BATCH:
-                return last_id
+                return last_id, prev
 
-    def _enqueue(self, view: EventView, entry: ChangeEntry) -> None:
+    def _enqueue(self, view: EventView, entry: ChangeEntry, prev: str) -> str:
+        """Queue the entry's item, following `prev`; returns the entry's position."""
+        at = position(entry.id, entry.generation)
         content = self._sse_bytes(entry, view).decode()
         item = {
             "channel": channel_name(self._ctx.settings, view.event.id),
-            "id": entry.id,
+            "id": at,
+            "prev-id": prev,
             "formats": {"http-stream": {"content": content}},
         }
         self._queue.put_nowait((view.event.id, entry.id, item))
+        return at
 
     async def _flush_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            await asyncio.sleep(HANDOVER_GRACE_S)
             while len(batch) < MAX_ITEMS_PER_REQUEST and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._send(batch)

@@ -7,10 +7,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from httpkit.contract import EventPath, parse_params
+from httpkit.contract import EventPath, decode_body, parse_params
 from lockservice.engine import LockEngine
 from lockservice.errors import UnknownSeats
-from lockservice.models import HoldPath
+from lockservice.models import HoldPath, ReleaseRequest
 from lockservice.rules import MAX_SEATS_PER_REQUEST
 from seatmap.context import EventView
 from seatmap.errors import BadRequest, Unprocessable
@@ -33,6 +33,35 @@ async def event_view(service: LockEngine, request: Request) -> EventView:
 def hold_token(request: Request) -> str:
     """The hold token named in the path (checked against its declared bounds)."""
     return parse_params(HoldPath, request.path_params).hold_token
+
+
+def release_selection(view: EventView, raw: bytes) -> list[int] | None:
+    """The seats a release body names, or None for the whole hold.
+
+    An empty body, or `{"all": true}`, releases everything. Any other body must
+    name `seats`: unknown fields, `{}` and `{"all": false}` are a 422, so a
+    misspelt field never releases every seat.
+    """
+    if not raw.strip():
+        return None
+    fields = decode_body(dict[str, Any], raw)
+    unknown = sorted(set(fields) - set(ReleaseRequest.__struct_fields__))
+    if unknown:
+        raise Unprocessable(
+            f"unknown field(s) {', '.join(unknown)}: a release names `seats`, or `all: true`",
+            field=unknown[0],
+        )
+    body = decode_body(ReleaseRequest, raw)
+    if body.all and body.seats is not None:
+        raise Unprocessable("name `seats` or send `all: true`, not both", field="all")
+    if body.all:
+        return None
+    if body.seats is None:
+        raise Unprocessable(
+            "a release body must name `seats` (or send `all: true`, or no body, to release"
+            " the whole hold)", field="seats",
+        )
+    return seat_indices(view, body.seats)
 
 
 def seat_indices(view: EventView, raw: object, field: str = "seats") -> list[int]:

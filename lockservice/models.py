@@ -96,10 +96,15 @@ class SeatsRequest(Struct, forbid_unknown_fields=False):
     seats: SeatNames
 
 
-class ReleaseRequest(Struct, forbid_unknown_fields=False):
-    """Seats to release from a hold; none named releases the whole hold."""
+class ReleaseRequest(Struct, forbid_unknown_fields=True):
+    """What to release: the seats named, or (`all: true`) the whole hold.
+
+    A body must say one or the other, so that a misspelt field never releases
+    every seat; a DELETE with no body at all releases the whole hold.
+    """
 
     seats: SeatNames | None = None
+    all: Annotated[bool, Meta(description="Release every seat of the hold.")] = False
 
 
 class BestAvailableRequest(Struct, forbid_unknown_fields=False):

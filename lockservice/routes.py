@@ -16,19 +16,25 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from httpkit.auth import require_operator
-from httpkit.bodies import json_body, json_response, read_model
+from httpkit.bodies import json_body, json_response, read_body, read_model
 from httpkit.contract import declared, parse_params
 from lockservice import operations as ops
 from lockservice import sales
 from lockservice.bestavailable import SeatFilter, hold_best_available
 from lockservice.engine import LockEngine
 from lockservice.holdrecord import Hold
-from lockservice.httpshapes import event_view, hold_token, iso_ms, seat_indices, seats_json
+from lockservice.httpshapes import (
+    event_view,
+    hold_token,
+    iso_ms,
+    release_selection,
+    seat_indices,
+    seats_json,
+)
 from lockservice.models import (
     BestAvailableRequest,
     ConfirmHeaders,
     HoldRequest,
-    ReleaseRequest,
     SessionRequest,
 )
 from lockservice.rules import MAX_SEATS_PER_BUYER, MAX_SEATS_PER_REQUEST, violation
@@ -113,8 +119,7 @@ def buyer_routes(service: LockEngine) -> list[BaseRoute]:
         view = await event_view(service, request)
         buyer_id = buyer(request)
         token = hold_token(request)
-        body = await read_model(request, ReleaseRequest, limit, required=False)
-        seats = seat_indices(view, body.seats) if body.seats is not None else None
+        seats = release_selection(view, await read_body(request, limit))
         remaining = await holds.release(view, buyer_id, token, seats)
         if remaining == 0:
             return Response(status_code=204)

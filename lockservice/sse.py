@@ -6,31 +6,34 @@ message (`lockservice.ssewire`: the SSE `id` is a position, "Stream id.generatio
 to every local client. A client that resumes with Last-Event-ID (header, or
 `?last_event_id=` for the first connection) first gets exactly the entries after
 that position, then the live ones, deduplicated by id; if that cannot be proven
-complete (another life of the Stream, a position ahead of it, or further back
-than the replay bounds) it gets `event: reset` and reloads `status.bin`
-(`lockservice.snapshot`), whose ETag is the position it reflects.
+complete (another life of the Stream, a position ahead of it, further back
+than the replay bounds, or not a position at all) it gets `event: reset` and
+reloads `status.bin` (`lockservice.snapshot`), whose ETag is the position it
+reflects. That is decided before the response starts, and never fails the stream.
 
-Once the response has started, a failure ends that one stream cleanly (logged
-once as a warning); the client reconnects with Last-Event-ID. Requests signed by
-a GRIP proxy get the catch-up and are then handed to the proxy (`lockservice.grip`).
+Once the response has started, a failed write ends that one stream (logged once
+as a warning): the endpoint returns, the server closes the socket and the client
+reconnects with Last-Event-ID. A stream is never left open and silent. Requests
+signed by a GRIP proxy get the catch-up and are then handed to the proxy
+(`lockservice.grip`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from lockservice.broadcaster import Broadcaster
 from lockservice.fanout import Connection
-from lockservice.grip import hold_headers, via_grip_proxy
+from lockservice.grip import grip_last, hold_headers, via_grip_proxy
 from lockservice.snapshot import SnapshotReader
 from lockservice.ssewire import HEARTBEAT, sse_message
 from seatmap.context import EventView, ServiceContext
 from seatmap.errors import NotFound, ServiceUnavailable
+from seatmap.metrics import SSE_DROP_REASONS
 
 __all__ = ["EventStream", "StreamHub", "sse_message"]
 
@@ -109,6 +112,7 @@ class EventStream:
     def __init__(self, ctx: ServiceContext, hub: StreamHub) -> None:
         self._ctx = ctx
         self._hub = hub
+        self._drops = {r: ctx.metrics.sse_drops.labels(r) for r in SSE_DROP_REASONS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -118,6 +122,9 @@ class EventStream:
         view = await self._ctx.catalog.get(event_id)
         last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         handed_over = via_grip_proxy(request.headers.get("grip-sig"), self._ctx.settings)
+        if handed_over:  # the proxy recovering a gap names what its connection has
+            grip_at = grip_last(request.headers.getlist("grip-last"), self._ctx.settings, event_id)
+            last_id = grip_at or last_id
         del request
         if self._hub.closed:
             raise ServiceUnavailable("the server is shutting down", retry_after_s=2)
@@ -131,58 +138,68 @@ class EventStream:
                 if handed_over:
                     await self._hand_over(send, broadcaster, last_id)
                     return
-                conn = Connection(send, broadcaster)
+                conn = Connection(send, broadcaster, self._dropped)
                 broadcaster.connections.add(conn)
                 self._ctx.metrics.sse_connections.inc()
-                begin = self._begin(conn, broadcaster, last_id)
-                started = await self._ended_on_error(conn, send, begin)
-            if started and await self._ended_on_error(conn, send, self._go_live(conn)):
-                while (await receive())["type"] != "http.disconnect":
-                    pass
+                started = await self._begin(conn, broadcaster, last_id)
+            if started:
+                if self._hub.closed:
+                    conn.end(SHUTDOWN)
+                await _until_done(conn, receive)
         finally:
             if conn is not None:
-                conn.closed = True
+                conn.stop()
                 broadcaster.connections.discard(conn)
                 self._ctx.metrics.sse_connections.dec()
 
+    def _dropped(self, reason: str) -> None:
+        """Count a stream that lost messages or was ended by a failed write."""
+        self._drops[reason].inc()
+
     @staticmethod
     async def _begin(conn: Connection, broadcaster: Broadcaster, last_id: str | None) -> bool:
-        """Send the head, the retry hint and what the client missed (never waiting for it)."""
-        await conn.send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        payload, sid = await broadcaster.catch_up(last_id)
+        """Send the head, the retry hint and what the client missed (never waiting for it).
+
+        What the client missed is worked out before the head goes out, and whatever
+        goes wrong there ends in `reset`, never in a dropped stream. False if the head
+        could not be sent (the stream is over).
+        """
+        payload, sid = await broadcaster.resume(last_id)
         if sid is not None:
             conn.resume_at(sid)
-        conn.write(RETRY + payload)
-        return True
-
-    async def _go_live(self, conn: Connection) -> bool:
-        """Send what queued meanwhile, then live messages; False if the server is closing."""
-        await conn.go_live()
-        if self._hub.closed:
-            conn.end(SHUTDOWN)
-            return False
-        return True
-
-    @staticmethod
-    async def _ended_on_error(conn: Connection, send: Send, step: Awaitable[bool]) -> bool:
-        """Run a step of a started response; an error ends this stream only (one warning)."""
         try:
-            return await step
+            await conn.send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         except Exception as exc:
             conn.fail(exc)
-            with contextlib.suppress(Exception):
-                await _body(send, b"", more=False)
             return False
+        conn.begin(RETRY + payload)
+        return True
 
     async def _hand_over(self, send: Send, broadcaster: Broadcaster, last_id: str | None) -> None:
         """Answer with the catch-up and let the GRIP proxy hold the stream open."""
-        payload, _ = await broadcaster.catch_up(last_id)
+        payload, _ = await broadcaster.resume(last_id)
+        # `resume` decides at the broadcaster's position and does not wait after that: the
+        # payload ends there, and the proxy delivers only what follows it (prev-id).
+        prev_id, _ = broadcaster.position()
         body = RETRY + payload
-        headers = [*hold_headers(self._ctx.settings, broadcaster.event_id)]
+        headers = [*hold_headers(self._ctx.settings, broadcaster.event_id, prev_id)]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-async def _body(send: Send, data: bytes, more: bool = True) -> None:
-    await send({"type": "http.response.body", "body": data, "more_body": more})
+async def _until_done(conn: Connection, receive: Receive) -> None:
+    """Wait until the client goes away or nothing more will be written to it (the stream
+    ended, or a write failed): then the endpoint returns and the server closes the socket."""
+    if conn.finished.done():
+        return
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({gone, conn.finished}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

@@ -6,7 +6,7 @@ the Stream (`seatmap.livekeys.generation_key`). It is the SSE `id` of every
 message and the ETag of the status snapshot, so a client that resumes with
 Last-Event-ID names exactly what it has; an id of another life of the Stream
 (Redis restarted empty) or without a generation cannot be proven continuous
-and gets a reset.
+and gets a reset, as does anything that is not a position (`parse_position`).
 
 A message carries one or more consecutive entries: `data` =
 `{"kind", "seats": [[index, status], ...], "dirty": {"z": [[x0, y0, x1, y1], ...]}}`
@@ -31,7 +31,8 @@ from seatmap.status import PUBLIC_STATUS
 StreamId = tuple[int, int]
 HEARTBEAT = b": hb\n\n"
 MEMO_KEY = "lockservice.sse"
-POSITION_RE = re.compile(r"^(\d{1,20})-(\d{1,20})\.([0-9a-f]{1,32})$")
+POSITION_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})\.([0-9a-f]{1,32})")
+MAX_PART = 2**64 - 1  # each part of a Stream id is an unsigned 64-bit number
 PUBLIC_TABLE = bytes(PUBLIC_STATUS.get(i, i) for i in range(256))
 PUBLIC_LUT = np.frombuffer(PUBLIC_TABLE, dtype=np.uint8)
 
@@ -48,11 +49,16 @@ def position(entry_id: str, generation: str) -> str:
 
 
 def parse_position(text: str | None) -> tuple[StreamId, str] | None:
-    """(Stream id, generation) of a position a client sent, or None if it names neither."""
-    found = POSITION_RE.match((text or "").strip())
+    """(Stream id, generation) of a position a client sent, or None unless it is one:
+    "<ms>-<seq>.<generation>" in ASCII digits and lower-case hex, each part of the Stream
+    id within 64 bits (what Redis accepts), so it never reaches Redis as an invalid id."""
+    found = POSITION_RE.fullmatch((text or "").strip())
     if found is None:
         return None
-    return (int(found.group(1)), int(found.group(2))), found.group(3)
+    sid = int(found.group(1)), int(found.group(2))
+    if sid[0] > MAX_PART or sid[1] > MAX_PART:
+        return None
+    return sid, found.group(3)
 
 
 def reset_message(at: str, reason: str) -> bytes:

@@ -24,6 +24,10 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     redis_cluster: bool = False  # redis_url names any node of a Redis Cluster
+    # Redis connections per process and server (or cluster node); a request that finds them
+    # all busy waits this long for one, then gets 503 + Retry-After.
+    redis_max_connections: int = 512
+    redis_pool_timeout_s: float = 1.0
     data_dir: Path = field(default_factory=lambda: Path("data"))
     api_key: str = ""
     session_secret: str = ""
@@ -59,6 +63,21 @@ class Settings:
     # The proxies' signing key (Pushpin's sig_key): requests carrying a valid Grip-Sig
     # are handed over to the proxy; all others are streamed by the app itself.
     grip_key: str = ""
+    # Signed webhooks: this process feeds the outbox and delivers it (any node may).
+    webhook_enabled: bool = True
+    webhook_timeout_s: float = 5.0  # one delivery attempt, connect to last byte
+    webhook_max_attempts: int = 12  # then the delivery is marked failed
+    webhook_backoff_s: float = 5.0  # first retry delay; doubles per attempt, with jitter
+    webhook_backoff_cap_s: float = 3600.0  # longest retry delay
+    webhook_poll_s: float = 1.0  # how often the outbox and the change logs are looked at
+    # A connection must finish its request headers this long after connecting (or after the
+    # request's first byte); slower ones get 408 and are closed, so they hold no descriptor.
+    header_timeout_s: float = 10.0
+    # Idle seconds a keep-alive connection stays open between requests.
+    keep_alive_s: int = 5
+    # Open connections per server process (live streams included); more get 503 + Retry-After.
+    # Below the process's open-file limit, leaving room for backends and files.
+    max_connections: int = 16000
 
     @property
     def tiles_dir(self) -> Path:
@@ -158,6 +177,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("SEATMAP_DATABASE_URL") or None,
         redis_url=env.get("SEATMAP_REDIS_URL") or None,
         redis_cluster=(env.get("SEATMAP_REDIS_CLUSTER", "0") not in ("0", "false", "no", "")),
+        redis_max_connections=_int(env, "SEATMAP_REDIS_MAX_CONNECTIONS", 512),
+        redis_pool_timeout_s=_float(env, "SEATMAP_REDIS_POOL_TIMEOUT_S", 1.0),
         data_dir=data_dir,
         api_key=_secret(data_dir, env.get("SEATMAP_API_KEY"), "api_key"),
         session_secret=_secret(data_dir, env.get("SEATMAP_SESSION_SECRET"), "session_secret"),
@@ -190,10 +211,30 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             if url.strip()
         ),
         grip_key=env.get("SEATMAP_GRIP_KEY") or "",
+        webhook_enabled=(env.get("SEATMAP_WEBHOOK_ENABLED", "1") not in ("0", "false", "no")),
+        webhook_timeout_s=_float(env, "SEATMAP_WEBHOOK_TIMEOUT_S", 5.0),
+        webhook_max_attempts=_int(env, "SEATMAP_WEBHOOK_MAX_ATTEMPTS", 12),
+        webhook_backoff_s=_float(env, "SEATMAP_WEBHOOK_BACKOFF_S", 5.0),
+        webhook_backoff_cap_s=_float(env, "SEATMAP_WEBHOOK_BACKOFF_CAP_S", 3600.0),
+        webhook_poll_s=_float(env, "SEATMAP_WEBHOOK_POLL_S", 1.0),
+        header_timeout_s=_float(env, "SEATMAP_HEADER_TIMEOUT_S", 10.0),
+        keep_alive_s=_int(env, "SEATMAP_KEEP_ALIVE_S", 5),
+        max_connections=_int(env, "SEATMAP_MAX_CONNECTIONS", 16000),
     )
     if not 10 <= settings.hold_ttl_s <= settings.max_hold_s <= 24 * 3600:
         raise SettingsError(
             "need 10 <= SEATMAP_HOLD_TTL_S <= SEATMAP_MAX_HOLD_S <= 86400, got "
             f"{settings.hold_ttl_s} and {settings.max_hold_s}"
+        )
+    if not (
+        settings.webhook_timeout_s > 0
+        and settings.webhook_max_attempts >= 1
+        and 0 < settings.webhook_backoff_s <= settings.webhook_backoff_cap_s
+        and settings.webhook_poll_s > 0
+    ):
+        raise SettingsError(
+            "need SEATMAP_WEBHOOK_TIMEOUT_S > 0, SEATMAP_WEBHOOK_MAX_ATTEMPTS >= 1, "
+            "0 < SEATMAP_WEBHOOK_BACKOFF_S <= SEATMAP_WEBHOOK_BACKOFF_CAP_S and "
+            "SEATMAP_WEBHOOK_POLL_S > 0"
         )
     return settings

@@ -18,6 +18,7 @@ from seatmap.embedded import backends
 from seatmap.generator import VenueKind, generate_venue
 from seatmap.runtime import open_context
 from seatmap.settings import Settings
+from seatmap_app.connguard import guarded_protocol
 from seatmap_app.operations import import_venue, open_event, render_event_tiles
 
 DEMO_TITLE = "Demo night"
@@ -90,6 +91,8 @@ def serve(
             workers=workers,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            http=guarded_protocol(settings),
+            timeout_keep_alive=settings.keep_alive_s,
             # Forwarded headers are believed only from SEATMAP_TRUSTED_PROXIES (httpkit.proxies).
             proxy_headers=False,
         )
@@ -155,6 +158,8 @@ def run_demo(
             port=port,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            http=guarded_protocol(settings),
+            timeout_keep_alive=settings.keep_alive_s,
             proxy_headers=False,
         )
     return 0

@@ -44,6 +44,8 @@ DOCUMENTED: dict[str, tuple[str, str, object]] = {
     "SEATMAP_ACCESS_LOG": ("1", "access_log", True),
     "SEATMAP_MIGRATE": ("0", "migrate_on_start", False),
     "SEATMAP_REDIS_CLUSTER": ("1", "redis_cluster", True),
+    "SEATMAP_REDIS_MAX_CONNECTIONS": ("64", "redis_max_connections", 64),
+    "SEATMAP_REDIS_POOL_TIMEOUT_S": ("0.5", "redis_pool_timeout_s", 0.5),
     "SEATMAP_TILES_DIR": ("{tmp}/pyramids", "tiles_dir", "{tmp}/pyramids"),
     "SEATMAP_MAX_SEATS_PER_ADDRESS": ("12", "max_seats_per_address", 12),
     "SEATMAP_PARTNER_SECRET": ("partner-secret-1", "partner_secret", "partner-secret-1"),
@@ -53,12 +55,21 @@ DOCUMENTED: dict[str, tuple[str, str, object]] = {
         ("http://pp1:5561", "http://pp2:5561"),
     ),
     "SEATMAP_GRIP_KEY": ("grip-key-1", "grip_key", "grip-key-1"),
+    "SEATMAP_HEADER_TIMEOUT_S": ("2.5", "header_timeout_s", 2.5),
+    "SEATMAP_KEEP_ALIVE_S": ("7", "keep_alive_s", 7),
+    "SEATMAP_MAX_CONNECTIONS": ("900", "max_connections", 900),
     "SEATMAP_TRUSTED_PROXIES": (
         "10.0.0.0/8", "trusted_proxies", (ipaddress.ip_network("10.0.0.0/8"),)
     ),
     "SEATMAP_CORS_ORIGINS": (
         "https://shop.example", "cors_origins", ("https://shop.example",)
     ),
+    "SEATMAP_WEBHOOK_ENABLED": ("0", "webhook_enabled", False),
+    "SEATMAP_WEBHOOK_TIMEOUT_S": ("1.5", "webhook_timeout_s", 1.5),
+    "SEATMAP_WEBHOOK_MAX_ATTEMPTS": ("3", "webhook_max_attempts", 3),
+    "SEATMAP_WEBHOOK_BACKOFF_S": ("0.5", "webhook_backoff_s", 0.5),
+    "SEATMAP_WEBHOOK_BACKOFF_CAP_S": ("60", "webhook_backoff_cap_s", 60.0),
+    "SEATMAP_WEBHOOK_POLL_S": ("0.2", "webhook_poll_s", 0.2),
 }
 
 
