@@ -77,3 +77,16 @@ class HoldGone(Gone):
     def __init__(self, state: str) -> None:
         super().__init__(f"the hold has ended ({state})", state=state)
         self.state = state
+
+
+class BackupRejected(Unprocessable):
+    """A backup file that is damaged, truncated, of another version or inconsistent (422)."""
+
+    code = "backup_rejected"
+
+
+class RestoreConflict(SeatmapError):
+    """A restore would overwrite an existing event and was not asked to replace it (409)."""
+
+    code = "restore_conflict"
+    status_code = 409

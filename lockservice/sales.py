@@ -6,7 +6,8 @@
 2. Mark the hold confirming in Redis: it can no longer expire, extend or release.
 3. Insert the order and one `sales` row per seat (recording the hold's fencing)
    in the same transaction; UNIQUE(event_id, seat_index) is the last line of
-   defence against selling a seat twice.
+   defence against selling a seat twice. The sale's webhook messages are queued
+   in the same transaction (`lockservice.webhooks_store`).
 4. After the commit, mark the seats sold in Redis. If that step is lost, the
    sweeper (for a hold stuck in confirming) or the reconciler finishes it.
 
@@ -32,6 +33,7 @@ from lockservice.holds import Holds
 from lockservice.keys import event_keys
 from lockservice.pgcalls import PG_CALL_TIMEOUT_S, bounded
 from lockservice.reconcile import reconcile_event
+from lockservice.webhooks_store import enqueue_sale
 from seatmap.context import EventView, ServiceContext
 
 ADVISORY_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))"
@@ -154,6 +156,10 @@ async def _confirm(
                     row["id"],
                     fencing,
                 )
+                await enqueue_sale(
+                    conn, view.venue, event_id=event_id, order_id=row["id"], buyer_id=buyer,
+                    fencing=fencing, seats=seats, total_cents=total, created_at=row["created_at"],
+                )  # fmt: skip
         except asyncpg.UniqueViolationError:
             # PostgreSQL already sold a seat that Redis had lost: free this hold and let
             # the reconciler put every sold seat back.

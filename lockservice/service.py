@@ -9,8 +9,11 @@ from httpkit.cors import CorsPaths
 from lockservice.engine import DEFAULT_HEARTBEAT_S, LockEngine
 from lockservice.operations import STREAM
 from lockservice.operator import operator_routes
+from lockservice.reports_routes import report_routes
 from lockservice.routes import buyer_routes
 from lockservice.sse import EventStream
+from lockservice.webhooks_routes import webhook_routes
+from lockservice.webhooks_runner import WebhookRunner
 from seatmap.context import ServiceContext
 
 __all__ = ["CORS_PATHS", "DEFAULT_HEARTBEAT_S", "LockService"]
@@ -42,5 +45,18 @@ class LockService(LockEngine):
         self.routes: list[BaseRoute] = [
             *buyer_routes(self),
             *operator_routes(self),
+            *webhook_routes(ctx),
+            *report_routes(self),
             stream,
         ]
+        self.webhooks = WebhookRunner(ctx)
+
+    async def startup(self) -> None:
+        """Start the engine's background work, then the webhook feed and deliveries."""
+        await super().startup()
+        self.webhooks.start()
+
+    async def shutdown(self) -> None:
+        """Stop the webhook work, then the engine's."""
+        await self.webhooks.stop()
+        await super().shutdown()

@@ -14,7 +14,8 @@ empty, a flush), so it reloads the snapshot and hands subscribers a `reset`
 entry, as it does for a `reset` entry in the log itself. After a lost connection
 it goes on from its last id if the generation is unchanged and that entry is
 still in the Stream, and otherwise reloads and resets likewise. While Redis is
-away the last known statuses stay in memory.
+away the last known statuses stay in memory. Each read is reported to the
+event's `FeedGauges` (change-log lag, seats by status) when the feed has metrics.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from seatmap.feedgauges import FeedGauges
 from seatmap.livekeys import generation_key, status_key, stream_key
+from seatmap.metrics import Metrics
 from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,7 @@ class EventFollower:
         self._generation_key = generation_key(prefix, event_id)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.gauges: FeedGauges | None = None
 
     def start(self) -> None:
         """Start the reader task (idempotent)."""
@@ -193,13 +197,16 @@ class EventFollower:
             await self._resync("the Stream was recreated")
             return
         streams = cast(list[tuple[bytes, list[RawEntry]]], reply or [])
+        newest: bytes | None = None
         for _stream, entries in streams:
-            for entry_id, fields in entries:
-                entry = parse_entry(entry_id, fields, self.generation)
+            for newest, fields in entries:
+                entry = parse_entry(newest, fields, self.generation)
                 if entry.kind == "reset":
                     await self._resync("a reset entry")
                     return
                 self.apply(entry)
+        if self.gauges is not None:
+            self.gauges.observe(newest, self.status)
 
     async def _run(self) -> None:
         attempt = 0
@@ -238,10 +245,12 @@ class ChangeFeed:
         redis: RedisClient,
         prefix: str,
         seat_count_of: Callable[[int], Awaitable[int]],
+        metrics: Metrics | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self._seat_count_of = seat_count_of
+        self._metrics = metrics
         self._followers: dict[int, EventFollower] = {}
         self._lock = asyncio.Lock()
 
@@ -254,6 +263,8 @@ class ChangeFeed:
                 if found is None:
                     count = await self._seat_count_of(event_id)
                     found = EventFollower(self.redis, self.prefix, event_id, count)
+                    if self._metrics is not None:
+                        found.gauges = FeedGauges(self._metrics, event_id)
                     found.start()
                     self._followers[event_id] = found
         if not found.ready.is_set():

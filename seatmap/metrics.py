@@ -1,7 +1,8 @@
 """Prometheus metrics of the whole process, created per app (no import-time globals).
 
 With several uvicorn workers, set PROMETHEUS_MULTIPROC_DIR (`seatmap serve` does)
-so /metrics aggregates every worker.
+so /metrics aggregates every worker. The `process_*` metrics (memory, CPU, open
+files) are those of the process answering the scrape.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
@@ -23,6 +25,8 @@ from starlette.responses import Response
 
 FAST_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 REQUEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+RECONCILE_KINDS = ("rebuild", "sold", "blocked", "available")
+SSE_DROP_REASONS = ("lagged", "write_error")
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,16 +40,21 @@ class Metrics:
     tile_compose_seconds: Histogram
     tile_encode_seconds: Histogram
     holds: Counter
+    hold_seconds: Histogram
     confirm_seconds: Histogram
     sse_connections: Gauge
+    sse_drops: Counter
     changelog_lag_seconds: Gauge
+    seats: Gauge
     reconcile_corrections: Counter
+    sweeper_lag_seconds: Gauge
 
 
 def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     """Build the metric set on its own registry."""
     reg = registry or CollectorRegistry(auto_describe=True)
-    return Metrics(
+    ProcessCollector(registry=reg)
+    metrics = Metrics(
         registry=reg,
         http_requests=Counter(
             "seatmap_http_requests", "HTTP requests", ["route", "method", "status"], registry=reg
@@ -76,6 +85,13 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             registry=reg,
         ),
         holds=Counter("seatmap_holds", "Hold attempts by outcome", ["outcome"], registry=reg),
+        hold_seconds=Histogram(
+            "seatmap_hold_seconds",
+            "Hold script latency by outcome",
+            ["outcome"],
+            buckets=REQUEST_BUCKETS_S,
+            registry=reg,
+        ),
         confirm_seconds=Histogram(
             "seatmap_confirm_seconds",
             "Confirm (sale) latency",
@@ -88,12 +104,26 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             registry=reg,
             multiprocess_mode="livesum",
         ),
+        sse_drops=Counter(
+            "seatmap_sse_drops",
+            "SSE streams that lost messages (lagged: queue overflowed, a reset follows) "
+            "or were ended by a failed write (write_error)",
+            ["reason"],
+            registry=reg,
+        ),
         changelog_lag_seconds=Gauge(
             "seatmap_changelog_lag_seconds",
-            "Age of the newest change-log entry applied, per event",
+            "Age of the newest change-log entry applied, per event (0 when caught up)",
             ["event"],
             registry=reg,
-            multiprocess_mode="max",
+            multiprocess_mode="livemax",
+        ),
+        seats=Gauge(
+            "seatmap_seats",
+            "Seats by live status, per event this process follows",
+            ["event", "status"],
+            registry=reg,
+            multiprocess_mode="livemostrecent",
         ),
         reconcile_corrections=Counter(
             "seatmap_reconcile_corrections",
@@ -101,7 +131,20 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             ["kind"],
             registry=reg,
         ),
+        sweeper_lag_seconds=Gauge(
+            "seatmap_sweeper_lag_seconds",
+            "How long the oldest due hold was past its expiry when the sweeper last looked",
+            ["event"],
+            registry=reg,
+            multiprocess_mode="livemax",
+        ),
     )
+    # Counters alerted on with increase()/rate() start at 0, so their first count shows.
+    for kind in RECONCILE_KINDS:
+        metrics.reconcile_corrections.labels(kind)
+    for reason in SSE_DROP_REASONS:
+        metrics.sse_drops.labels(reason)
+    return metrics
 
 
 def metrics_endpoint(metrics: Metrics) -> object:
@@ -111,6 +154,7 @@ def metrics_endpoint(metrics: Metrics) -> object:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            ProcessCollector(registry=registry)
             body = generate_latest(registry)
         else:
             body = generate_latest(metrics.registry)

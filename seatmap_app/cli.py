@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,25 +25,16 @@ from seatmap.events import list_events
 from seatmap.formats import EXPORT_FORMATS, dumps_venue, load_venue_file
 from seatmap.formats.native import write_native
 from seatmap.generator import generate_venue
-from seatmap.runtime import open_context
 from seatmap.settings import Settings, load_settings
 from seatmap.venuestore import list_venues, load_venue, load_venue_ref
+from seatmap_app import cli_backup, cli_reports
+from seatmap_app.clirun import with_context as _with_context
 from seatmap_app.eventoptions import add_rule_options, event_rules
 from seatmap_app.operations import import_venue_file, open_event
 from seatmap_app.serve import run_demo, serve
 from tileserver.render.prerender import ensure_pyramid
 
 Command = Callable[[argparse.Namespace, Settings], int]
-
-
-def _with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[Any]]) -> Any:
-    """Run `work` connected; a database without the schema gets "run seatmap migrate"."""
-
-    async def run() -> Any:
-        async with open_context(settings, schema="check") as ctx:
-            return await work(ctx)
-
-    return asyncio.run(run())
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -244,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--kind", choices=["theater", "arena", "stadium"], default="arena")
             p.add_argument("--seats", type=int, default=20_000)
         p.set_defaults(run=run)
+    cli_reports.add_commands(sub)
+    cli_backup.add_commands(sub)
     return parser
 
 
