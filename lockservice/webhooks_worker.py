@@ -3,10 +3,10 @@
 Any number of app nodes run this at once. A claim is one statement: due rows are
 picked with `FOR UPDATE SKIP LOCKED` (nodes never wait on each other or take the
 same row), their attempt count goes up and their next attempt is pushed past a
-lease (the attempt's time limit plus a margin), and that commits before any
-request is sent. So no transaction stays open across HTTP, and a row whose node
-died mid-attempt comes due again when its lease runs out. Receivers may
-therefore see one message more than once (after a timeout or a lost node), always
+lease (long enough for every attempt of the batch: `lease_seconds`), and that
+commits before any request is sent. So no transaction stays open across HTTP,
+and a row whose node died mid-attempt comes due again when its lease runs out.
+Receivers may therefore see one message more than once (after a timeout or a lost node), always
 with the same `webhook-id`, and must drop repeats by it.
 
 A 2xx reply is delivered. Anything else (another status, a connection error, no
@@ -77,6 +77,13 @@ def retry_delay_s(attempt: int, base_s: float, cap_s: float) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+def lease_seconds(timeout_s: float) -> float:
+    """How long a claim keeps its rows from other nodes: a batch is sent MAX_IN_FLIGHT at a
+    time, so its last attempt may start only after earlier ones used up their time limit."""
+    waves = -(-CLAIM_BATCH // MAX_IN_FLIGHT)
+    return timeout_s * waves + LEASE_MARGIN_S
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One delivery this node is attempting now."""
@@ -121,7 +128,7 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim up to CLAIM_BATCH due deliveries and attempt each; returns how many."""
-        lease_s = self.ctx.settings.webhook_timeout_s + LEASE_MARGIN_S
+        lease_s = lease_seconds(self.ctx.settings.webhook_timeout_s)
         async with asyncio.timeout(PG_CALL_TIMEOUT_S), self.ctx.pool.acquire() as conn:
             rows = await conn.fetch(CLAIM_SQL, CLAIM_BATCH, lease_s)
         claims = [Claim(*row) for row in rows]

@@ -195,6 +195,10 @@ def settings(
         session_secret="test-session-secret",
         redis_prefix=redis_prefix,
         log_json=False,
+        # Webhook delivery is opt-in per test: a session-long app (live_server, lock_server)
+        # would otherwise run a delivery worker with production timings on this database and
+        # claim other tests' deliveries (one 500 there means a retry many seconds later).
+        webhook_enabled=False,
     )
 
 

@@ -50,8 +50,21 @@ class Tile:
 
 
 def encode_tile(record: TileRecord, slot_classes: np.ndarray, fmt: str) -> bytes:
-    """Composite a stored record with live classes and encode it (no drawing)."""
+    """Composite a stored record with live classes and encode it (no drawing).
+
+    A solid record (one flat colour, nothing live) encodes as that flat tile.
+    """
+    if record.solid:
+        return flat_tile(record.size_px, solid_color(record), fmt)
     return encode_scanlines(record, compose.scanlines(record, slot_classes), fmt)
+
+
+def solid_color(record: TileRecord) -> tuple[int, int, int] | None:
+    """The one colour of a solid record (None: transparent)."""
+    if record.palette.shape[0] < 2:
+        return None
+    red, green, blue = (int(c) for c in record.palette[-1])
+    return red, green, blue
 
 
 def encode_scanlines(record: TileRecord, raw: np.ndarray, fmt: str) -> bytes:
@@ -110,9 +123,7 @@ class TileSource:
         if record is None:
             return self._shared(key, None, fmt, "empty", lod)
         if record.solid:
-            color = tuple(int(c) for c in record.palette[-1]) if record.palette.shape[0] > 1 \
-                else None
-            return self._shared(key, color, fmt, "flat", lod)  # type: ignore[arg-type]
+            return self._shared(key, solid_color(record), fmt, "flat", lod)
         follower = await self.ctx.feed.follower(event_id)
         live = self.live.classes(event_id, view.venue, follower)
         classes = live.section_classes if grid.lod(key.z) is Lod.SECTION else live.seat_classes

@@ -326,7 +326,11 @@ class HoldsMachine(RuleBasedStateMachine):
 async def test_holds_behave_like_the_model(ctx: ServiceContext) -> None:
     HoldsMachine.ctx = ctx
     HoldsMachine.loop = asyncio.get_running_loop()
+    # Derandomized: the same 80 runs each time, so the coverage check below cannot
+    # pass or fail by luck of the draw.
     config = settings(
+        derandomize=True,
+        database=None,
         max_examples=80,
         stateful_step_count=50,
         deadline=None,

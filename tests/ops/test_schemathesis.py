@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.fault, pytest.mark.slow]
 
 MIN_CASES = 5000
 # Fuzzing examples per operation and mode; coverage and examples phases add their own.
-MAX_EXAMPLES = 150
+MAX_EXAMPLES = 100
 # A live stream never ends by itself: read each for this long, then judge what arrived.
 STREAM_READ_S = 0.5
 REAL_ID_SHARE = 0.7
