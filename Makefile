@@ -1,7 +1,7 @@
 # One entry point for people and CI alike: install, demo, test, lint, bench.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := chromium nginx-light wrk poppler-utils libvips42 faketime redis-server redis-tools libnginx-mod-nchan pushpin
+DEBIAN_PACKAGES := chromium nginx-light wrk poppler-utils libvips42 faketime redis-server redis-tools libnginx-mod-nchan pushpin prometheus
 PYTEST_ARGS ?=
 # The built viewer lives inside the app package, so wheels carry it as package data.
 VIEWER_DIST := seatmap_app/viewer_dist

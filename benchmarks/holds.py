@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,8 +43,10 @@ import scratch
 from holds_load import (
     LoadResult,
     hold_request,
+    hold_server,
     percentile,
     plan_blocks,
+    result_line,
     run_load,
     sse_phase,
 )
@@ -64,19 +67,8 @@ SECRET = secrets.token_urlsafe(16)
 API_KEY = secrets.token_urlsafe(16)
 SSE_BLOCKS = 200  # hold plans kept for the SSE phase
 HOLDS_PER_S_CEILING = 8_000  # sizes the seat supply so a run never ends early
-SERVER_SCRIPT = Path(__file__).resolve().parent / "holds_server.py"
 
 T = TypeVar("T")
-
-
-def _line(name: str, result: LoadResult) -> str:
-    p50, p99 = percentile(result.latencies_s, 50), percentile(result.latencies_s, 99)
-    cpu_ms = result.server_cpu_s / max(result.ok, 1) * 1000
-    return (
-        f"{name:<22} {result.ok_per_s:>6.0f} holds/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
-        f"({result.ok} ok, {result.other} other, {result.clients} connections; "
-        f"app CPU {cpu_ms:.2f} ms per hold)"
-    )
 
 
 @dataclass
@@ -168,7 +160,7 @@ async def measure(
         warm = min(500, len(requests) // 10)
         await run_load(port, requests[:warm], 2.0, args.clients)
         results[name] = await run_load(port, requests[warm:], args.seconds, args.clients, server)
-        print(_line(name, results[name]))
+        print(result_line(name, results[name]))
     ratio = results["redis (Lua)"].ok_per_s / max(results["postgres (FOR UPDATE)"].ok_per_s, 1e-9)
     print(f"ratio redis / postgres: {ratio:.1f}x")
 
@@ -198,14 +190,15 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coroutine)
 
 
-def main(args: argparse.Namespace) -> None:
-    """Set up, run the server, measure, clean up."""
+@contextlib.contextmanager
+def scratch_settings(benchmark: str) -> Iterator[Settings]:
+    """Settings on a throw-away database, key prefix and data folder, removed afterwards."""
     with (
-        scratch.database("holds") as database_url,
-        scratch.key_prefix("holds") as prefix,
-        tempfile.TemporaryDirectory(prefix="seatmap-bench-holds-") as data_dir,
+        scratch.database(benchmark) as database_url,
+        scratch.key_prefix(benchmark.replace("_", "-")) as prefix,
+        tempfile.TemporaryDirectory(prefix=f"seatmap-bench-{benchmark}-") as data_dir,
     ):
-        settings = Settings(
+        yield Settings(
             database_url=database_url,
             redis_url=scratch.REDIS_URL,
             redis_prefix=prefix,
@@ -213,26 +206,19 @@ def main(args: argparse.Namespace) -> None:
             api_key=API_KEY,
             session_secret=SECRET,
         )
+
+
+def main(args: argparse.Namespace) -> None:
+    """Set up, run the server, measure, clean up."""
+    with scratch_settings("holds") as settings:
         setup = run_async(prepare_backends(settings, args))
         print(
             f"venue: {setup.venue.seat_count} seats, {len(setup.redis_events)} event(s) per "
             f"side; {args.workers} server worker(s), "
             f"{args.clients} client connections, {args.seconds:.0f} s per hold path"
         )
-        port = args.port or scratch.free_port()
-        env = scratch.server_environ(
-            settings,
-            SEATMAP_PORT=str(port),
-            SEATMAP_WORKERS=str(args.workers),
-            SEATMAP_LOG_JSON="0",
-            # The limiter still runs on every hold; the budget is sized for a load test.
-            SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000000",
-            SEATMAP_MAX_SEATS_PER_ADDRESS="0",  # every simulated buyer comes from 127.0.0.1
-        )
-        command = [sys.executable, str(SERVER_SCRIPT)]
-        with scratch.ServerProcess(command, f"http://127.0.0.1:{port}/readyz", env=env) as server:
-            parent = psutil.Process(server.pid)
-            run_async(measure(args, setup, port, [parent, *parent.children()]))
+        with hold_server(settings, args.workers, args.port) as (port, processes):
+            run_async(measure(args, setup, port, processes))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import scratch
-from holds import API_KEY, SECRET, SERVER_SCRIPT, run_async
-from holds_load import LoadResult, hold_request, percentile, plan_blocks, run_load
+from holds import SECRET, run_async, scratch_settings
+from holds_load import LoadResult, hold_request, hold_server, plan_blocks, result_line, run_load
 
 from lockservice.reconcile import ensure_event_state
 from lockservice.sessions import issue_token
@@ -78,28 +77,11 @@ def measure(
     if cluster is not None:
         masters = {cluster.master_of_key(status_key(settings.redis_prefix, e)) for e in events}
         name = f"{name} ({len(masters)} in use)"
-    port = scratch.free_port()
-    env = scratch.server_environ(
-        settings,
-        SEATMAP_PORT=str(port),
-        SEATMAP_WORKERS=str(args.workers),
-        SEATMAP_LOG_JSON="0",
-        SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000000",
-        SEATMAP_MAX_SEATS_PER_ADDRESS="0",  # every simulated buyer comes from 127.0.0.1
-    )
-    command = [sys.executable, str(SERVER_SCRIPT)]
-    with scratch.ServerProcess(command, f"http://127.0.0.1:{port}/readyz", env=env) as server:
-        processes = scratch.process_tree(server.pid)
+    with hold_server(settings, args.workers) as (port, processes):
         warm = min(1000, len(requests) // 10)
         run_async(run_load(port, requests[:warm], 2.0, args.clients))
         result = run_async(run_load(port, requests[warm:], args.seconds, args.clients, processes))
-    p50, p99 = percentile(result.latencies_s, 50), percentile(result.latencies_s, 99)
-    cpu_ms = result.server_cpu_s / max(result.ok, 1) * 1000
-    print(
-        f"{name:<24} {result.ok_per_s:>6.0f} holds/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
-        f"({result.ok} ok, {result.other} other; app CPU {cpu_ms:.2f} ms per hold)",
-        flush=True,
-    )
+    print(result_line(name, result), flush=True)
     return result
 
 
@@ -122,21 +104,7 @@ def main(args: argparse.Namespace) -> None:
         flush=True,
     )
     results: dict[str, list[LoadResult]] = {}
-    with (
-        scratch.database("holds_cluster") as database_url,
-        scratch.key_prefix("holds-cluster") as prefix,
-        tempfile.TemporaryDirectory(prefix="seatmap-bench-holds-cluster-") as data_dir,
-        cluster_of(1) as one,
-        cluster_of(3) as three,
-    ):
-        base = Settings(
-            database_url=database_url,
-            redis_url=scratch.REDIS_URL,
-            redis_prefix=prefix,
-            data_dir=Path(data_dir),
-            api_key=API_KEY,
-            session_secret=SECRET,
-        )
+    with scratch_settings("holds_cluster") as base, cluster_of(1) as one, cluster_of(3) as three:
         sides: list[tuple[str, Settings, LocalRedisCluster | None]] = [
             (f"cluster, {c.masters} master(s)", cluster_settings(base, c), c) for c in (one, three)
         ]

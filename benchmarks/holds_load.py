@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -14,8 +18,10 @@ import scratch
 
 from lockservice.blocks import restricted_seats
 from seatmap.model import Venue
+from seatmap.settings import Settings
 
 SSE_CONNECT_BATCH = 250
+SERVER_SCRIPT = Path(__file__).resolve().parent / "holds_server.py"
 
 
 def plan_blocks(venue: Venue) -> list[list[int]]:
@@ -81,6 +87,40 @@ class LoadResult:
 def percentile(values_s: list[float], pct: float) -> float:
     """A percentile of seconds, in milliseconds."""
     return float(np.percentile(np.array(values_s), pct) * 1000) if values_s else float("nan")
+
+
+def result_line(name: str, result: LoadResult) -> str:
+    """One printed line: holds per second, latency percentiles and app CPU per hold."""
+    p50, p99 = percentile(result.latencies_s, 50), percentile(result.latencies_s, 99)
+    cpu_ms = result.server_cpu_s / max(result.ok, 1) * 1000
+    return (
+        f"{name:<24} {result.ok_per_s:>6.0f} holds/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+        f"({result.ok} ok, {result.other} other, {result.clients} connections; "
+        f"app CPU {cpu_ms:.2f} ms per hold)"
+    )
+
+
+@contextlib.contextmanager
+def hold_server(
+    settings: Settings, workers: int, port: int = 0
+) -> Iterator[tuple[int, list[psutil.Process]]]:
+    """`holds_server.py` on `settings` with load-test limits: (its port, its processes).
+
+    The rate limiter still runs on every hold, with a budget sized for a load test;
+    the per-address seat cap is off, as every simulated buyer comes from 127.0.0.1.
+    """
+    port = port or scratch.free_port()
+    env = scratch.server_environ(
+        settings,
+        SEATMAP_PORT=str(port),
+        SEATMAP_WORKERS=str(workers),
+        SEATMAP_LOG_JSON="0",
+        SEATMAP_RATE_LIMIT_HOLDS_PER_MIN="100000000",
+        SEATMAP_MAX_SEATS_PER_ADDRESS="0",
+    )
+    command = [sys.executable, str(SERVER_SCRIPT)]
+    with scratch.ServerProcess(command, f"http://127.0.0.1:{port}/readyz", env=env) as server:
+        yield port, scratch.process_tree(server.pid)
 
 
 def memory_bytes(processes: list[psutil.Process]) -> int:

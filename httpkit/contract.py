@@ -63,6 +63,8 @@ class Reply:
     model: Any = None
     media: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
+    # Media that carry the same content as plain text beside the model's (CSV beside JSON).
+    text_media: tuple[str, ...] = ()
 
 
 def json_reply(model: Any, description: str = "OK", headers: tuple[str, ...] = ()) -> Reply:

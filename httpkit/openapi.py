@@ -92,6 +92,10 @@ def _reply(reply: Reply, refs: dict[Any, Json]) -> Json:
             media: {"schema": {"type": "string", "contentMediaType": media}}
             for media in reply.media
         }
+    for media in reply.text_media:
+        out.setdefault("content", {})[media] = {
+            "schema": {"type": "string", "contentMediaType": media}
+        }
     return out
 
 

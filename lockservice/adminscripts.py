@@ -86,6 +86,14 @@ redis.call('SET', KEYS[1], ARGV[3])
 return 1
 """
 
+DUE = """
+-- The holds of one event that are due, by Redis's clock (or the pinned test time).
+-- KEYS: 1 expiry
+-- ARGV: 1 clock, 2 most tokens returned
+-- Returns: hold tokens, soonest due first
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock_ms(ARGV[1]), 'LIMIT', 0, ARGV[2])
+"""
+
 RATE = """
 -- Spend one request from each bucket, or none if any is exhausted (GCRA of the prelude).
 -- KEYS: buckets
@@ -111,6 +119,7 @@ class Scripts:
     reconcile: AsyncScript
     rebuild: AsyncScript
     rate: AsyncScript
+    due: AsyncScript
 
     async def load(self, redis: RedisClient) -> None:
         """SCRIPT LOAD every script now, so the first calls need no round trip to load."""
@@ -137,4 +146,5 @@ def register_scripts(redis: RedisClient) -> Scripts:
         reconcile=reg(PRELUDE, RECONCILE),
         rebuild=reg(REBUILD),
         rate=reg(PRELUDE, GCRA, RATE),
+        due=reg(PRELUDE, DUE),
     )

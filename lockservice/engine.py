@@ -5,9 +5,11 @@ routes call; `lockservice.service.LockService` adds the routes. At startup it lo
 scripts, reconciles every event with PostgreSQL, and starts three tasks: the
 expiry sweeper (every `settings.sweep_interval_s`), the reconciler (every
 `settings.reconcile_interval_s`) and the SSE heartbeat. The sweeper only talks to
-Redis: each event is swept on its own with bounded time, and a hold stuck in
-"confirming" (its sale's outcome needs PostgreSQL) is resolved by a task of its
-own, so a PostgreSQL outage or one slow event never delays expiry elsewhere.
+Redis: each event is swept by a task of its own with bounded time, a round never
+waits long for a slow one (a Redis Cluster master down or failing over stalls
+only its own events), and a hold stuck in "confirming" (its sale's outcome needs
+PostgreSQL) is resolved by a task of its own, so a PostgreSQL outage or one slow
+event never delays expiry elsewhere.
 On SIGTERM/SIGINT it
 ends open SSE streams at once with a retry hint, so the server's graceful
 shutdown is not held up by them; `shutdown()` does the same for anything left.
@@ -19,6 +21,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
@@ -40,6 +43,8 @@ DEFAULT_HEARTBEAT_S = 15.0
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # One event's sweep (Redis only) or reconcile (PostgreSQL too) may take this long at most.
 EVENT_SWEEP_TIMEOUT_S = 2.0
+# A background sweep round waits this long at most for its events' tasks (see sweep_once).
+SWEEP_ROUND_S = 0.25
 EVENT_RECONCILE_TIMEOUT_S = 10.0
 # Stuck sales resolved at once (each needs a PostgreSQL connection for a moment).
 MAX_RESOLVING = 8
@@ -66,6 +71,9 @@ class LockEngine:
         # Holds stuck in "confirming" being resolved, each by a task of its own.
         self._resolving: dict[tuple[int, str], asyncio.Task[None]] = {}
         self._resolve_slots = asyncio.Semaphore(MAX_RESOLVING)
+        # Events being swept, each by a task of its own; events whose last sweep failed.
+        self._sweeping: dict[int, asyncio.Task[int]] = {}
+        self._sweep_failing: set[int] = set()
         self._stopping = False
         self._signal_handlers: dict[int, Any] = {}
 
@@ -86,7 +94,7 @@ class LockEngine:
         self._stopping = False
         self._tasks = [
             asyncio.create_task(
-                self._every(self.ctx.settings.sweep_interval_s, self.sweep_once), name="sweeper"
+                self._every(self.ctx.settings.sweep_interval_s, self._sweep_round), name="sweeper"
             ),
             asyncio.create_task(
                 self._every(self.ctx.settings.reconcile_interval_s, self.reconcile_all),
@@ -102,7 +110,7 @@ class LockEngine:
         if self.grip is not None:
             await self.grip.stop()
         self._stopping = True
-        pending = set(self._tasks) | set(self._resolving.values())
+        pending = {*self._tasks, *self._resolving.values(), *self._sweeping.values()}
         # Cancel until done: a cancellation that lands inside a Redis call can be lost
         # (asyncio.wait_for on Python 3.11), and the loops also check `_stopping`.
         while pending:
@@ -131,44 +139,81 @@ class LockEngine:
                     raise
                 log.warning("reconciling event %d: %s: %s", event_id, type(exc).__name__, exc)
 
-    async def sweep_once(self) -> int:
+    async def sweep_once(self, round_s: float | None = None) -> int:
         """End every hold that is due; resolve holds stuck confirming. Returns holds looked at.
 
-        Due holds are found by Redis's clock; each event is swept by a task of its own.
+        Each event is swept by a task of its own that reads its due holds by Redis's
+        clock through the script runner (one pipeline per server, or per master of a
+        Redis Cluster) and ends them. With `round_s`, the round waits that long at most:
+        an event whose master is down or slow keeps its task (bounded by
+        EVENT_SWEEP_TIMEOUT_S) and later rounds skip it until that task ends, so holds
+        on every other master keep expiring on time. Without it, every task is awaited.
         """
-        events = sorted(self.events)
-        if not events:
+        started = [
+            self._sweeping.setdefault(e, asyncio.create_task(self._sweep_event(e)))
+            for e in sorted(self.events)
+            if e not in self._sweeping
+        ]
+        if not started:
             return 0
-        now_ms = await self.holds.now_ms()
-        async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for event_id in events:
-                pipe.zrangebyscore(
-                    self.holds.keys(event_id).expiry, "-inf", now_ms, start=0, num=SWEEP_BATCH
-                )
-            due_lists = await pipe.execute()
-        work = [(e, due) for e, due in zip(events, due_lists, strict=True) if due]
-        await asyncio.gather(*(self._sweep_event(e, due) for e, due in work))
-        return sum(len(due) for _, due in work)
+        done, _ = await asyncio.wait(started, timeout=round_s)
+        looked_at = 0
+        for task in done:
+            if task.cancelled():
+                continue
+            error = task.exception()
+            if error is not None:
+                raise error
+            looked_at += task.result()
+        return looked_at
+
+    async def _sweep_round(self) -> int:
+        """One round of the background sweeper (bounded: see sweep_once)."""
+        return await self.sweep_once(SWEEP_ROUND_S)
 
     async def resolved(self) -> None:
         """Wait until the stuck sales being resolved right now are settled (or failed)."""
         while self._resolving:
             await asyncio.wait(set(self._resolving.values()))
 
-    async def _sweep_event(self, event_id: int, due: list[bytes]) -> None:
-        """Expire one event's due holds (bounded time); hand stuck sales to their own tasks."""
+    async def _sweep_event(self, event_id: int) -> int:
+        """Expire one event's due holds (bounded time); hand stuck sales to their own tasks.
+        Returns the due holds looked at."""
         try:
             async with asyncio.timeout(EVENT_SWEEP_TIMEOUT_S):
-                stuck = await self.holds.sweep(event_id, due)
+                expiry = [self.holds.keys(event_id).expiry]
+                due = await self.runner.run(
+                    self.scripts.due, expiry, [self.holds.clock(), SWEEP_BATCH]
+                )
+                await self._note_lag(event_id, expiry[0], due)
+                stuck = await self.holds.sweep(event_id, due) if due else []
         except Exception as exc:
             if not is_backend_fault(exc):
                 raise
-            log.warning("sweeping event %d: %s: %s", event_id, type(exc).__name__, exc)
-            return
+            if event_id not in self._sweep_failing:
+                self._sweep_failing.add(event_id)
+                log.warning("sweeping event %d: %s: %s", event_id, type(exc).__name__, exc)
+            return 0
+        finally:
+            self._sweeping.pop(event_id, None)
+        if event_id in self._sweep_failing:
+            self._sweep_failing.discard(event_id)
+            log.info("sweeping event %d works again", event_id)
         for token in stuck:
             if (event_id, token) not in self._resolving:
                 task = asyncio.create_task(self._resolve(event_id, token))
                 self._resolving[(event_id, token)] = task
+        return len(due)
+
+    async def _note_lag(self, event_id: int, expiry: str, due: list[Any]) -> None:
+        """Set the event's `seatmap_sweeper_lag_seconds`: how long past expiry its oldest due
+        hold is (0 if none), by this host's clock against the hold's Redis-time expiry."""
+        lag_s = 0.0
+        if due:
+            expires_ms = await self.ctx.redis.zscore(expiry, due[0])
+            now_ms = self.holds.clock() or time.time_ns() // 1_000_000
+            lag_s = max(0.0, (now_ms - float(expires_ms or now_ms)) / 1000)
+        self.ctx.metrics.sweeper_lag_seconds.labels(str(event_id)).set(lag_s)
 
     async def _resolve(self, event_id: int, token: str) -> None:
         """Settle one hold stuck confirming (PostgreSQL decides); a failure waits for the

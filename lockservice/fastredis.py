@@ -1,10 +1,8 @@
 """A Redis client for the lock service's scripts that packs commands in C when it can.
 
-redis-py's asyncio connections build every command in Python, which costs more
-than the HOLD script itself runs in Redis. With `hiredis` installed, the script
-client packs commands with `hiredis.pack_command`; everything else (pooling,
-errors, reconnects, parsing) stays redis-py's. Without hiredis, or for
-connection types this does not know, the context's own client is used.
+redis-py's asyncio connections build every command in Python, which costs more than the
+HOLD script runs in Redis. With `hiredis`, the script client packs commands with
+`hiredis.pack_command`; the rest (pools, errors, reconnects, parsing) stays redis-py's.
 
 On a Redis Cluster the runner keeps such a client per master (redis-py's cluster
 pipeline resends a whole batch, calls already run included, when one node fails).
@@ -21,13 +19,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.connection import Connection, ConnectionPool
+from redis.asyncio.connection import BlockingConnectionPool, Connection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import AskError, ClusterDownError, NoScriptError, RedisError, TryAgainError
 
-from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient
+from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient, pool_timeout
 
 _hiredis_pack: Callable[..., bytes] | None
 try:
@@ -68,13 +66,13 @@ def script_client(redis: RedisClient) -> tuple[RedisClient, bool]:
     if isinstance(redis, RedisCluster):
         return redis, False  # the runner keeps its own fast client per master
     pool = redis.connection_pool
-    if _hiredis_pack is None or type(pool) is not ConnectionPool:
+    known = type(pool) in (ConnectionPool, BlockingConnectionPool)
+    if _hiredis_pack is None or not known or pool.connection_class is not Connection:
         return redis, False
-    if pool.connection_class is not Connection:
-        return redis, False
-    fast_pool = ConnectionPool(
+    fast_pool = BlockingConnectionPool(
         connection_class=HiredisPackingConnection,
         max_connections=pool.max_connections,
+        timeout=pool_timeout(redis),
         **pool.connection_kwargs,
     )
     return aioredis.Redis(connection_pool=fast_pool), True
@@ -92,11 +90,12 @@ def node_client(cluster: RedisCluster, node: ClusterNode) -> aioredis.Redis:
     if not tls and _hiredis_pack is not None:
         connection_class = HiredisPackingConnection
     settings = {k: v for k, v in given.items() if k in _NODE_KWARGS or (tls and "ssl" in k)}
-    pool = ConnectionPool(
+    pool = BlockingConnectionPool(
         connection_class=connection_class,
         host=node.host,
         port=int(node.port),
         max_connections=given.get("max_connections", 100),
+        timeout=pool_timeout(cluster),
         retry=Retry(NoBackoff(), 0),
         **settings,
     )

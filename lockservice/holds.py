@@ -10,6 +10,7 @@ PostgreSQL at once and is sent again; while that cannot finish, callers get 503.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ from seatmap.model import Venue
 # How long a hold may stay "confirming" before the sweeper asks PostgreSQL what happened.
 CONFIRM_GRACE_MS = 120_000
 SWEEP_BATCH = 500
+# The hold script's reply -> the `outcome` label of the hold metrics (anything else: "rule").
+HOLD_OUTCOMES = {"ok": "ok", "rate_limited": "rate_limited", "seats_taken": "conflict"}
 NO_EPOCH_REPLY = NO_EPOCH.encode()
 
 
@@ -51,6 +54,7 @@ class Holds:
         self.rebuilds = Rebuilds(ctx, scripts)
         outcomes = ("ok", "conflict", "rule", "rate_limited")
         self._count = {o: ctx.metrics.holds.labels(o) for o in outcomes}
+        self._latency = {o: ctx.metrics.hold_seconds.labels(o) for o in outcomes}
 
     def keys(self, event_id: int) -> EventKeys:
         """Key names of an event."""
@@ -130,21 +134,21 @@ class Holds:
         args += [address, address_cap]
         keys = [k.epoch, k.status, k.hold(token), k.expiry, k.buyers, k.fencing, k.log]
         keys += [k.addresses, *budget.keys]
+        started = time.perf_counter()
         reply = await self._call(event_id, self._scripts.hold, keys, args)
         outcome = text(reply[0])
+        counted_as = HOLD_OUTCOMES.get(outcome, "rule")
+        self._count[counted_as].inc()
+        self._latency[counted_as].observe(time.perf_counter() - started)
         if outcome == "ok":
-            self._count["ok"].inc()
             fields = {"buyer": buyer_id, "fencing": text(reply[1]), "created_ms": text(reply[4])}
             fields.update(expires_ms=text(reply[2]), max_expires_ms=text(reply[5]))
             fields.update(seats=",".join(map(str, seats)), accessible=str(int(accessible)))
             return hold_from_fields(token, event_id, fields, "held")
         if outcome == "rate_limited":
-            self._count["rate_limited"].inc()
             raise rate_limited(int(reply[1]), "hold attempts")
         if outcome == "seats_taken":
-            self._count["conflict"].inc()
             raise HoldConflict([venue.full_label(s) for s in ints(reply[1:])])
-        self._count["rule"].inc()
         rule = text(reply[1])
         counted = rule in hold_rules.COUNT_RULES
         involved = [] if counted else ints(reply[2:])

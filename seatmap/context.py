@@ -114,5 +114,6 @@ def build_context(
     """Wire a context from live connections; `redis` (one server or a cluster) must not decode
     responses."""
     catalog = EventCatalog(pool)
-    feed = ChangeFeed(redis, settings.redis_prefix, catalog.seat_count)
-    return ServiceContext(settings, pool, redis, catalog, feed, clock or SystemClock())
+    metrics = create_metrics()
+    feed = ChangeFeed(redis, settings.redis_prefix, catalog.seat_count, metrics)
+    return ServiceContext(settings, pool, redis, catalog, feed, clock or SystemClock(), metrics)

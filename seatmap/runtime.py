@@ -23,7 +23,12 @@ def settings_redis(settings: Settings, url: str) -> RedisClient:
     """The Redis client the settings ask for at `url`: one server, or a cluster."""
     if settings.redis_cluster and settings.redis_url is None:
         raise SettingsError("SEATMAP_REDIS_CLUSTER needs SEATMAP_REDIS_URL naming a cluster node")
-    return redis_client(url, cluster=settings.redis_cluster)
+    return redis_client(
+        url,
+        cluster=settings.redis_cluster,
+        max_connections=settings.redis_max_connections,
+        pool_timeout_s=settings.redis_pool_timeout_s,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -1,22 +1,47 @@
-"""Pushpin from Debian as the fan-out engine, run from the repository's deploy/pushpin config."""
+"""Pushpin from Debian as the fan-out engine, run from the repository's deploy/pushpin config.
+
+Its ports come from below Linux's ephemeral range (32768-), so no outgoing connection
+of the machine (tens of thousands in the fan-out benchmark) holds one of them, in
+TIME_WAIT or otherwise, when Pushpin starts again on the same ports; it listens on
+127.0.0.1 only, as the deploy config says.
+"""
 
 from __future__ import annotations
 
 import configparser
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
-
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "pushpin" / "pushpin.conf"
 SIG_KEY = "fanout-test-signing-key-of-32-bytes-or-more"
+# Where Pushpin's ports are taken from: under the ephemeral range, above the test
+# Redis Cluster's (tests/ops/cluster.py: 20000-22767 and their bus ports +10000).
+PORT_RANGE = (23000, 30000)
+_taken: set[int] = set()
+
+
+def listen_port() -> int:
+    """A free port on 127.0.0.1 below the ephemeral range, not handed out before here."""
+    while True:
+        port = random.randint(*PORT_RANGE)
+        if port in _taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
 
 
 class PrivatePushpin:
@@ -26,9 +51,9 @@ class PrivatePushpin:
         self.folder = folder
         self.target = target.removeprefix("http://")
         self.name = name
-        self.port = free_port()
-        self.publish_port = free_port()
-        self.zmq_ports = [free_port() for _ in range(3)]
+        self.port = listen_port()
+        self.publish_port = listen_port()
+        self.zmq_ports = [listen_port() for _ in range(3)]
         self.url = f"http://127.0.0.1:{self.port}"
         self.publish_url = f"http://127.0.0.1:{self.publish_port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,7 +67,7 @@ class PrivatePushpin:
         logs.mkdir(parents=True, exist_ok=True)
         parser["global"]["rundir"] = str(run)
         parser["global"]["ipc_prefix"] = f"{self.name}-"
-        parser["runner"]["http_port"] = str(self.port)
+        parser["runner"]["http_port"] = f"127.0.0.1:{self.port}"
         parser["runner"]["logdir"] = str(logs)
         parser["proxy"]["sig_key"] = SIG_KEY
         push, sub, command = self.zmq_ports

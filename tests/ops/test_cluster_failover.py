@@ -80,7 +80,7 @@ def cluster_settings(
 
 
 def events_on_every_master(
-    settings: Settings, cluster: LocalRedisCluster, venue: Venue
+    settings: Settings, cluster: LocalRedisCluster, venue: Venue, rules: EventRules = RULES
 ) -> dict[int, int]:
     """Open events on one venue until each master serves one; master port -> event id."""
 
@@ -89,10 +89,10 @@ def events_on_every_master(
         async with open_context(settings) as ctx:
             venue_id = await import_venue(ctx, venue, "test")
             for n in range(40):
-                event = await open_event(ctx, venue_id, f"Failover {n}", rules=RULES)
-                master = cluster.master_of_key(status_key(PREFIX, event.id))
+                event = await open_event(ctx, venue_id, f"Failover {n}", rules=rules)
+                master = cluster.master_of_key(status_key(settings.redis_prefix, event.id))
                 chosen.setdefault(master, event.id)
-                if len(chosen) == 3:
+                if len(chosen) == cluster.masters:
                     return chosen
         raise AssertionError("40 events did not cover the three masters")
 

@@ -1,17 +1,26 @@
-"""PostgreSQL down past a sale's confirm grace in event A: holds in event B still expire on time.
+"""One backend down for some events: holds in the other events still expire on time.
 
-A sale in event A froze its hold ("confirming") and died; its grace time is
-over, so the sweeper must ask PostgreSQL what became of it, but PostgreSQL is
-stopped. Meanwhile a hold in event B reaches its expiry: its seats must be
-free within a second of the due time and another buyer must be able to hold
-them. When PostgreSQL returns, A's abandoned sale is resolved (released).
+PostgreSQL: a sale in event A froze its hold ("confirming") and died; its grace
+time is over, so the sweeper must ask PostgreSQL what became of it, but
+PostgreSQL is stopped. Meanwhile a hold in event B reaches its expiry: its seats
+must be free within a second of the due time and another buyer must be able to
+hold them. When PostgreSQL returns, A's abandoned sale is resolved (released).
+
+Redis Cluster: one master of three hangs (SIGSTOP: its connections accept and
+never answer, the worst case) and has no replica to take over. Holds in the
+events of the two other masters must still end within a second of their due
+time, and the hung master's hold ends once it answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
+import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,23 +29,28 @@ from lockservice.adminscripts import register_scripts
 from lockservice.holds import CONFIRM_GRACE_MS
 from lockservice.keys import event_keys
 from seatmap.events import EventRules
-from seatmap.livekeys import STREAM_MAXLEN
+from seatmap.livekeys import STREAM_MAXLEN, status_key
 from seatmap.settings import Settings
 from seatmap.status import SeatStatus
-from tests.ops.api import open_api, seat_index, seat_pairs
+from tests.ops.api import API_KEY, open_api, seat_index, seat_pairs
+from tests.ops.cluster import LocalRedisCluster
+from tests.ops.conftest import SESSION_SECRET, app_env
 from tests.ops.load import LONG_HOLDS, Observed, backend_stopped, fault_venue
 from tests.ops.servers import (
     REDIS_PREFIX,
     AppFactory,
+    AppProcess,
     PrivatePostgres,
     PrivateRedis,
     provision_event,
     wait_until,
 )
+from tests.ops.test_cluster_failover import events_on_every_master
 
 pytestmark = pytest.mark.fault
 
 SHORT_HOLDS = EventRules(no_orphans=False, hold_ttl_s=10, max_hold_s=60)
+CLUSTER_PREFIX = "opsexpiry:"
 
 
 async def freeze_as_abandoned_sale(redis: PrivateRedis, event_id: int, hold_token: str) -> None:
@@ -109,3 +123,79 @@ def test_postgres_outage_in_one_event_does_not_stall_expiry_in_another(
 
     wait_until(a_released, 20, "event A's abandoned sale to be released once PostgreSQL is back")
     assert app.unhandled_errors() == [], app.error_summary()
+
+
+def freed(cluster: LocalRedisCluster, port: int, event_id: int, indices: list[int]) -> bool:
+    """Whether the master on `port` shows these seats of the event available."""
+    with cluster.client(port) as client:
+        raw = client.get(status_key(CLUSTER_PREFIX, event_id))
+    assert isinstance(raw, bytes)
+    return all(raw[i] == SeatStatus.AVAILABLE for i in indices)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_hung_cluster_master_does_not_stall_expiry_on_the_other_masters(
+    private_postgres: PrivatePostgres, ops_root: Path
+) -> None:
+    folder = ops_root / f"cluster-expiry-{uuid.uuid4().hex[:6]}"
+    cluster = LocalRedisCluster(folder, masters=3, replicas_per_master=0).start()
+    settings = Settings(
+        database_url=private_postgres.dsn,
+        redis_url=cluster.url,
+        redis_cluster=True,
+        data_dir=ops_root / "data",
+        api_key=API_KEY,
+        session_secret=SESSION_SECRET,
+        redis_prefix=CLUSTER_PREFIX,
+        log_json=False,
+    )
+    venue = fault_venue()
+    events = events_on_every_master(settings, cluster, venue, SHORT_HOLDS)
+    victim = sorted(events)[0]
+    pair = seat_pairs(venue)[3]
+    indices = [seat_index(venue, s) for s in pair]
+    log = ops_root / "logs" / "cluster-expiry.log"
+    log.parent.mkdir(exist_ok=True)
+    app = AppProcess(app_env(settings, SEATMAP_SWEEP_INTERVAL_S="0.1"), log).start()
+    stopped = False
+    try:
+
+        async def hold_everywhere() -> dict[int, float]:
+            dues: dict[int, float] = {}
+            for port, event_id in events.items():
+                async with open_api(app.url, event_id) as api:
+                    token, _ = await api.session()
+                    held = await api.hold(token, pair)
+                    assert held.status_code == 201, held.text
+                    dues[port] = due_s(held.json())
+            return dues
+
+        dues = asyncio.run(hold_everywhere())
+        os.kill(cluster.procs[victim].pid, signal.SIGSTOP)
+        stopped = True
+        healthy = [port for port in events if port != victim]
+        freed_at: dict[int, float] = {}
+        while len(freed_at) < len(healthy) and time.time() < max(dues.values()) + 3:
+            for port in healthy:
+                if port not in freed_at and freed(cluster, port, events[port], indices):
+                    freed_at[port] = time.time()
+            time.sleep(0.02)
+        late = {p: round(freed_at[p] - dues[p], 2) for p in freed_at if freed_at[p] - dues[p] > 1}
+        assert set(freed_at) == set(healthy), "holds on healthy masters kept their seats"
+        assert late == {}, f"freed this many s after their due time: {late}"
+
+        os.kill(cluster.procs[victim].pid, signal.SIGCONT)
+        stopped = False
+        wait_until(
+            lambda: freed(cluster, victim, events[victim], indices),
+            20,
+            "the hung master's hold to end once it answers again",
+        )
+        assert app.unhandled_errors() == [], app.error_summary()
+    finally:
+        if stopped:
+            os.kill(cluster.procs[victim].pid, signal.SIGCONT)
+        app.stop()
+        cluster.stop()
