@@ -48,9 +48,9 @@ from holds_load import (
     plan_blocks,
     result_line,
     run_load,
-    sse_phase,
 )
 from holds_server import BASELINE_SCHEMA
+from holds_sse import sse_phase
 
 from lockservice.reconcile import ensure_event_state
 from lockservice.sessions import issue_token

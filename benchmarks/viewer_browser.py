@@ -63,7 +63,9 @@ def first_view(browser: Any, url: str, slow: bool = False) -> dict[str, Any]:
     )
     page.goto(url)
     page.wait_for_function(WAIT_TILES, timeout=60_000)
-    first_tiles_ms = page.evaluate("() => window.seatmapViewer.metrics.firstTilesMs")
+    first_tiles_ms, map_tiles_ms, ready_ms = page.evaluate(PAINTED)
+    # What the page had asked for by then (resource timing, from navigation).
+    before = page.evaluate(BEFORE_FIRST_TILES)
     # Settle: whatever the first view still loads (idle-time section list, ...).
     last = -1
     while last != len(sizes):
@@ -75,12 +77,40 @@ def first_view(browser: Any, url: str, slow: bool = False) -> dict[str, Any]:
         by_kind.setdefault(kind, []).append(sizes.get(rid, 0))
     result = {
         "first_tiles_ms": round(first_tiles_ms, 1),
+        "map_tiles_ms": round(map_tiles_ms, 1),
+        "ready_ms": round(ready_ms or 0, 1),
+        "before_first_tiles": before,
         "requests": len(urls),
         "bytes": sum(sizes.get(rid, 0) for rid in urls),
         "by_kind": {k: {"requests": len(v), "bytes": sum(v)} for k, v in sorted(by_kind.items())},
     }
     context.close()
     return result
+
+
+# From navigation: the first tiles painted (by the page's first view, which shows the map's
+# first tiles before its scripts load, else by the map), the map's own tiles in, and the
+# viewer built.
+PAINTED = """() => {
+    const m = window.seatmapViewer.metrics;
+    return [m.firstViewMs || m.firstTilesMs, m.firstTilesMs, m.readyMs];
+}"""
+# Requests started before the first tiles were painted: count, bytes on the wire, scripts.
+BEFORE_FIRST_TILES = """() => {
+    const m = window.seatmapViewer.metrics;
+    const t = m.firstViewMs || m.firstTilesMs;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource').filter((r) => r.startTime <= t);
+    const scripts = res.filter((r) => /\\.m?js(\\?|$)/.test(r.name));
+    return {
+        requests: res.length + 1,
+        bytes: res.reduce((n, r) => n + r.transferSize, nav ? nav.transferSize : 0),
+        tiles: res.filter((r) => r.name.includes('/tiles/')).length,
+        scripts: scripts.map((r) => r.name.replace(location.origin, '')),
+        timeline: res.map((r) => [r.name.replace(location.origin, ''), Math.round(r.startTime),
+            Math.round(r.responseEnd), r.transferSize]),
+    };
+}"""
 
 
 def _kind(url: str) -> str:
@@ -171,6 +201,27 @@ def pan_frames(browser: Any, url: str, centre: tuple[float, float], frames: int)
         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 3),
         "frames": len(times),
     }
+
+
+def measure_slow(base: str, event_id: int, runs: int) -> dict[str, Any]:
+    """The first view under the slow profile only, `runs` times each for full and lite."""
+    from playwright.sync_api import sync_playwright
+
+    viewer = f"{base}/viewer/?event={event_id}"
+    out: dict[str, Any] = {"slow_full_runs": [], "slow_lite_runs": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
+        try:
+            first_view(browser, viewer)  # warm the server's tile cache and the OS page cache
+            for _ in range(runs):
+                out["slow_full_runs"].append(first_view(browser, viewer, slow=True))
+                out["slow_lite_runs"].append(first_view(browser, viewer + "&lite=1", slow=True))
+        finally:
+            browser.close()
+    for mode in ("full", "lite"):
+        runs_ = out[f"slow_{mode}_runs"]
+        out[f"slow_{mode}"] = sorted(runs_, key=lambda r: r["first_tiles_ms"])[len(runs_) // 2]
+    return out
 
 
 def measure(
