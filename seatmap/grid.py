@@ -19,10 +19,13 @@ import numpy.typing as npt
 from seatmap.model import Venue
 
 TILE_PX = 256
-# Seat diameter in pixels at which each level of detail begins.
+# Seat diameter in pixels at which each level of detail begins. The detail LOD
+# (where a click holds a seat) begins where a seat number can be 9 px high; the
+# deepest zoom is where seats are a finger (44 px) apart, so a tap can hold
+# without the map ever enlarging tiles past the pyramid.
 SEAT_LOD_MIN_DIAMETER_PX = 4.0
-DETAIL_LOD_MIN_DIAMETER_PX = 12.0
-MAX_ZOOM_MIN_DIAMETER_PX = 16.0
+DETAIL_LOD_MIN_DIAMETER_PX = 20.0
+MAX_ZOOM_MIN_DIAMETER_PX = 44.0
 # Beyond this many dirty tiles in one zoom, a message names their bounding range.
 MAX_LISTED_DIRTY_TILES = 64
 # Extra pixels around a seat's disc touched by anti-aliasing and its outline.
@@ -103,7 +106,7 @@ class TileGrid:
 
 
 def grid_for(venue: Venue) -> TileGrid:
-    """Choose the zoom range of a venue so a seat is about 16 px wide at max zoom."""
+    """Choose the zoom range of a venue so a seat is at least 44 px wide at max zoom."""
     diameter = float(np.median(venue.seats.radius)) * 2.0 if venue.seat_count else 1.0
     diameter = max(diameter, 1e-6)
     scale0 = TILE_PX / max(venue.width, venue.height)

@@ -6,16 +6,19 @@ from seatmap.grid import MAX_LISTED_DIRTY_TILES, TILE_PX, Lod, dirty_tiles, grid
 from tests.venues import grid_venue
 
 
-def test_zoom_zero_fits_the_venue_in_one_tile_and_max_zoom_makes_seats_16px() -> None:
+def test_zoom_zero_fits_the_venue_in_one_tile_and_max_zoom_puts_seats_a_finger_apart() -> None:
     venue = grid_venue(sections=6, rows=20, seats_per_row=30)
     grid = grid_for(venue)
     assert grid.tile_count(0) == (1, 1)
     assert max(grid.world_px(0)) == TILE_PX
-    assert grid.seat_diameter * grid.scale(grid.max_zoom) >= 16
+    assert grid.seat_diameter * grid.scale(grid.max_zoom) >= 44
     assert (
-        grid.seat_diameter * grid.scale(grid.max_zoom - 1) < 16
+        grid.seat_diameter * grid.scale(grid.max_zoom - 1) < 44
         or grid.max_zoom == grid.detail_lod_zoom
     )
+    # The detail zoom (numbers drawn, a click holds) has seats wide enough for them.
+    assert grid.seat_diameter * grid.scale(grid.detail_lod_zoom) >= 20
+    assert grid.seat_diameter * grid.scale(grid.detail_lod_zoom - 1) < 20
     assert grid.lod(0) is Lod.SECTION or grid.seat_lod_zoom == 0
     assert grid.lod(grid.max_zoom) is Lod.DETAIL
     for z in range(grid.max_zoom + 1):

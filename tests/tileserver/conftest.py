@@ -1,7 +1,7 @@
 """Fixtures of the tile-server tests: a rendered test hall, events on it, an in-process app.
 
 The hall is big enough to have all three levels of detail (sections at zooms
-0-1, seats at 2-3, detail at 4). Its pyramid is rendered once per run into
+0-1, seats at 2-3, detail at 4-5). Its pyramid is rendered once per run into
 the run's data dir; every test that changes statuses makes its own event.
 Statuses are set the way the lock service sets them: the status bytes in
 Redis plus one change-log entry (XADD) per change.

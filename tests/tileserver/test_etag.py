@@ -102,7 +102,7 @@ async def test_if_none_match_gives_304_until_the_tile_changes(
     client: httpx.AsyncClient, ctx: ServiceContext, hall: Hall, new_event: EventFactory,
 ) -> None:
     event_id = await new_event()
-    z = hall.grid.max_zoom
+    z = hall.grid.detail_lod_zoom
     url = tile_url(event_id, z, 0, 0)
     first = await client.get(url)
     etag = first.headers["etag"]

@@ -136,7 +136,7 @@ async def test_held_seat_is_a_ring_and_sold_seat_a_small_dot(
     """Status is not told by colour alone: the shapes differ too."""
     event_id = await new_event()
     held, sold, free = 70, 72, 74
-    z = hall.grid.max_zoom
+    z = hall.grid.detail_lod_zoom
     tx, ty, _, _ = seat_pixel(hall, held, z, 2)
     assert {seat_pixel(hall, s, z, 2)[:2] for s in (held, sold, free)} == {(tx, ty)}
     first = await client.get(tile_url(event_id, z, tx, ty, 2))
@@ -174,7 +174,7 @@ async def test_accessible_seat_sits_on_the_accessible_marker(
     event_id = await new_event()
     seats = hall.venue.seats
     wheelchair = int(np.flatnonzero(seats.accessible)[0])
-    z = hall.grid.max_zoom
+    z = hall.grid.detail_lod_zoom
     tx, ty, px, py = seat_pixel(hall, wheelchair, z, 1)
     rgba = decode((await client.get(tile_url(event_id, z, tx, ty))).content)
     r_px = float(seats.radius[wheelchair]) * hall.grid.scale(z)

@@ -54,7 +54,7 @@ def test_a_changed_venue_gets_its_own_pyramid(tmp_path: Path, capsys: object) ->
 def test_stored_record_composes_to_the_classes_given(hall: Hall) -> None:
     """A record's runs expand to one filter byte plus one palette index per pixel."""
     store = PyramidStore(hall.pyramid, hall.grid)
-    key = TileKey(hall.grid.max_zoom, 0, 0, 1)
+    key = TileKey(hall.grid.detail_lod_zoom, 0, 0, 1)
     record = store.record(key)
     assert record is not None and record.slots.size > 0
     statuses = np.zeros(hall.venue.seat_count, np.uint8)

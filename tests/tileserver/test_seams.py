@@ -72,7 +72,7 @@ async def test_no_seam_between_neighbouring_tiles(
     """Pixels on both sides of every tile edge continue the same drawing: compare the
     jump across the edge with the jumps between neighbouring columns inside tiles."""
     event_id = await new_event()
-    z = hall.grid.max_zoom
+    z = hall.grid.detail_lod_zoom
     nx, _ = hall.grid.tile_count(z)
     image = np.concatenate([await fetch(client, event_id, z, x, 0) for x in range(nx)], axis=1)
     grey = image[..., :3].astype(np.int32).sum(axis=2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from seatmap.model import Venue
 from tileserver.pyramid import DENSITIES, TileKey, bucket_by_tile, pixel_scale
 from tileserver.record import TileRecord, solid_record
 from tileserver.render import style
+from tileserver.render.progress import Progress
 from tileserver.render.tilebuild import build_record
 from tileserver.render.tiledraw import TilePainter
 from tileserver.store import (
@@ -157,33 +157,6 @@ def plan_jobs(grid: TileGrid, chunk: int = CHUNK_TILES) -> list[Job]:
     return jobs
 
 
-class _Progress:
-    """A one-line progress report on stderr (a line per 10% when not a terminal)."""
-
-    def __init__(self, name: str, total: int, enabled: bool) -> None:
-        self.name, self.total, self.enabled = name, total, enabled
-        self.done = 0
-        self.start = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self._last_decile = -1
-
-    def add(self, count: int) -> None:
-        self.done += count
-        if not self.enabled:
-            return
-        share = self.done / max(self.total, 1)
-        line = (f"pre-render {self.name}: {self.done}/{self.total} tiles "
-                f"({share:.0%}) {time.monotonic() - self.start:.1f} s")
-        if self.tty:
-            sys.stderr.write("\r" + line)
-            if self.done >= self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-        elif int(share * 10) != self._last_decile:
-            self._last_decile = int(share * 10)
-            sys.stderr.write(line + "\n")
-
-
 class _LevelWriter:
     """Appends records of one zoom and density to its .bin and fills its index."""
 
@@ -238,7 +211,7 @@ def render_pyramid(venue: Venue, folder: Path, workers: int = 2, progress: bool 
         (z, d): _LevelWriter(folder, grid, z, d)
         for z in range(grid.max_zoom + 1) for d in DENSITIES
     }
-    report = _Progress(venue.name, sum(len(j.tiles) for j in jobs), progress)
+    report = Progress(venue.name, sum(len(j.tiles) for j in jobs), progress)
     for job, rendered in _results(venue, jobs, workers):
         report.add(writers[(job.z, job.density)].add(rendered))
     total_bytes = sum(w.close() for w in writers.values())
@@ -269,8 +242,14 @@ def pyramid_path(venue: Venue, tiles_dir: Path) -> Path:
 
 
 def is_rendered(venue: Venue, tiles_dir: Path) -> bool:
-    """True when a current-format pyramid for this venue version exists."""
-    return read_manifest(pyramid_path(venue, tiles_dir)) is not None
+    """True when a current-format pyramid for this venue version and its grid exists."""
+    return _is_current(venue, pyramid_path(venue, tiles_dir))
+
+
+def _is_current(venue: Venue, folder: Path) -> bool:
+    """A current-format manifest whose zooms are those the venue gets now."""
+    manifest = read_manifest(folder)
+    return manifest is not None and manifest.get("grid") == grid_to_json(grid_for(venue))
 
 
 def ensure_pyramid(venue: Venue, tiles_dir: Path, workers: int = 2, progress: bool = True) -> Path:
@@ -280,18 +259,18 @@ def ensure_pyramid(venue: Venue, tiles_dir: Path, workers: int = 2, progress: bo
     temporary folder and the first to finish publishes it.
     """
     target = pyramid_path(venue, tiles_dir)
-    if read_manifest(target) is not None:
+    if _is_current(venue, target):
         return target
     Path(tiles_dir).mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{venue.content_hash}.", dir=tiles_dir))
     try:
         render_pyramid(venue, scratch / "pyramid", workers=workers, progress=progress)
-        if target.exists() and read_manifest(target) is None:
-            shutil.rmtree(target, ignore_errors=True)  # an outdated format
+        if target.exists() and not _is_current(venue, target):
+            shutil.rmtree(target, ignore_errors=True)  # an outdated format or grid
         try:
             os.rename(scratch / "pyramid", target)
         except OSError:
-            if read_manifest(target) is None:
+            if not _is_current(venue, target):
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

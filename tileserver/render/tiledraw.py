@@ -24,6 +24,10 @@ from tileserver.render.sprites import DiscSprites, TextSprites, stamp
 from tileserver.render.tilebuild import TileLayers
 
 U8 = npt.NDArray[np.uint8]
+# Seat numbers in tiles are at least this large at 1x (digits 9 px high in DejaVu
+# Sans Bold) and at most this share of the seat radius (they must fit the disc).
+NUMBER_MIN_FONT_PX = 12.5
+NUMBER_MAX_FONT_RATIO = 1.25
 
 
 def rgba_canvas(size: int) -> tuple[U8, skia.Surface]:
@@ -159,9 +163,15 @@ class TilePainter:
             looks=self.seat_looks,
         )
 
-    def number_font_px(self, scale: float) -> float:
-        """Seat-number font size in output pixels at a pixel scale (matches Scene)."""
-        return self.scene.seat_radius * NUMBER_FONT_RATIO * scale
+    def number_font_px(self, scale: float, density: int = 1) -> float:
+        """Seat-number font size in output pixels at a pixel scale and density.
+
+        Scene's size for print, raised to NUMBER_MIN_FONT_PX per density where the
+        seat leaves room for it, so numbers at the detail zoom are legible.
+        """
+        radius_px = self.scene.seat_radius * scale
+        floor = min(NUMBER_MIN_FONT_PX * density, radius_px * NUMBER_MAX_FONT_RATIO)
+        return max(radius_px * NUMBER_FONT_RATIO, floor)
 
     def _numbers(
         self,
@@ -172,7 +182,7 @@ class TilePainter:
         slot: npt.NDArray[np.int32],
         scale: float,
     ) -> U8 | None:
-        font_px = self.number_font_px(scale)
+        font_px = self.number_font_px(scale, key.density)
         if font_px / key.density < MIN_TEXT_PX or seat_ids.size == 0:
             return None
         texts = self._texts.get((key.z, key.density))
