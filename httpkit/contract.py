@@ -173,15 +173,26 @@ def _refusal(error: msgspec.ValidationError, where: str) -> BadRequest:
     return BadRequest(f"{name}: {message}", field=name)
 
 
+_PARAM_FIELDS: dict[type[Any], tuple[tuple[str, mi.Type], ...]] = {}
+
+
+def _param_fields(model: type[Any]) -> tuple[tuple[str, mi.Type], ...]:
+    """(wire name, type) of each field of a parameter model, inspected once per model:
+    `msgspec.inspect.type_info` costs about as much as the rest of a hold request."""
+    found = _PARAM_FIELDS.get(model)
+    if found is None:
+        info = mi.type_info(model)
+        assert isinstance(info, mi.StructType)
+        found = _PARAM_FIELDS[model] = tuple((f.encode_name, f.type) for f in info.fields)
+    return found
+
+
 def parse_params(model: type[T], raw: Mapping[str, Any], where: str = "parameter") -> T:
     """Path, query or header values (text) as a `model`, or a 400 naming the bad one."""
-    info = mi.type_info(model)
-    assert isinstance(info, mi.StructType)
     values: dict[str, object] = {}
-    for spec in info.fields:
-        if spec.encode_name in raw:
-            values[spec.encode_name] = _from_text(spec.encode_name, raw[spec.encode_name],
-                                                  spec.type)
+    for name, kind in _param_fields(model):
+        if name in raw:
+            values[name] = _from_text(name, raw[name], kind)
     try:
         return msgspec.convert(values, model, strict=True)
     except msgspec.ValidationError as exc:
