@@ -3,7 +3,9 @@
 Everything runs from a directory outside the repository, against a database
 with no schema and a Redis key prefix of its own. The viewer page is parsed
 and every script, stylesheet and image it loads (and every chunk and image
-those name) must be served, so a file missing from the wheel fails here.
+those name) must be served, so a file missing from the wheel fails here. What
+the page carries inline counts too: the first-view script names the bundle it
+loads, and the inline stylesheets name Leaflet's images.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 CHROMIUM = os.environ.get("SEATMAP_CHROMIUM", "/usr/bin/chromium")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
 JS_CHUNK = re.compile(r"['\"](\./chunk-[A-Za-z0-9_-]+\.js)['\"]")
+# A script the inline first-view script loads, e.g. "app/boot.js".
+JS_REF = re.compile(r"['\"]((?:\./)?app/[A-Za-z0-9_./-]+\.js)['\"]")
 
 
 class PageAssets(HTMLParser):
-    """The URLs of the scripts, stylesheets and images an HTML page loads."""
+    """The URLs of the scripts, stylesheets and images an HTML page loads, and the text
+    of its inline scripts (classic ones, not data) and inline stylesheets."""
 
     def __init__(self, page_url: str) -> None:
         super().__init__()
@@ -45,6 +50,9 @@ class PageAssets(HTMLParser):
         self.scripts: list[str] = []
         self.stylesheets: list[str] = []
         self.images: list[str] = []
+        self.inline_scripts: list[str] = []
+        self.inline_styles: list[str] = []
+        self._inline: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Collect src/href of script, link rel=stylesheet and img; follow <base href>."""
@@ -53,10 +61,32 @@ class PageAssets(HTMLParser):
             self.base = urljoin(self.base, a["href"])
         elif tag == "script" and a.get("src"):
             self.scripts.append(urljoin(self.base, a["src"]))
+        elif tag == "script" and a.get("type", "text/javascript") in ("text/javascript", ""):
+            self._inline = self.inline_scripts
+            self._inline.append("")
+        elif tag == "style":
+            self._inline = self.inline_styles
+            self._inline.append("")
         elif tag == "link" and a.get("rel") == "stylesheet":
             self.stylesheets.append(urljoin(self.base, a["href"]))
         elif tag == "img" and a.get("src"):
             self.images.append(urljoin(self.base, a["src"]))
+
+    def handle_data(self, data: str) -> None:
+        """The text of an inline script or stylesheet."""
+        if self._inline is not None:
+            self._inline[-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        """Ends an inline script or stylesheet."""
+        if tag in ("script", "style"):
+            self._inline = None
+
+    def all_scripts(self) -> list[str]:
+        """External scripts, and those the inline scripts load (relative to the page's base)."""
+        named = [urljoin(self.base, ref) for text in self.inline_scripts
+                 for ref in JS_REF.findall(text)]  # fmt: skip
+        return self.scripts + named
 
 
 def page_assets(client: httpx.Client, page_url: str) -> PageAssets:
@@ -156,8 +186,13 @@ def test_wheel_migrates_imports_creates_an_event_and_serves_the_viewer(
 def _check_viewer(client: httpx.Client, base_url: str, event_id: int) -> None:
     for page_url in (f"{base_url}/viewer/?event={event_id}", f"{base_url}/embed/{event_id}"):
         assets = page_assets(client, page_url)
-        assert assets.scripts and len(assets.stylesheets) >= 2 and assets.images
-        scripts = list(assets.scripts)
+        scripts = assets.all_scripts()
+        assert any(url.endswith("/app/boot.js") for url in scripts), scripts
+        # Leaflet's stylesheet and the viewer's: linked, or carried inline.
+        inline_css = "\n".join(assets.inline_styles)
+        carried = [name for name in (".leaflet-container", ".seatmap-map") if name in inline_css]
+        assert len(assets.stylesheets) + len(carried) >= 2, (assets.stylesheets, carried)
+        assert assets.images
         seen: set[str] = set()
         while scripts:
             url = scripts.pop()
@@ -179,6 +214,11 @@ def _check_viewer(client: httpx.Client, base_url: str, event_id: int) -> None:
                 for ref in CSS_URL.findall(sheet.text)
                 if not ref.startswith(("data:", "#"))
             ]
+        css_images += [
+            urljoin(assets.base, ref)
+            for ref in CSS_URL.findall(inline_css)
+            if not ref.startswith(("data:", "#"))
+        ]
         assert any("leaflet/images/layers.png" in url for url in css_images)
         for url in assets.images + css_images:
             image = client.get(url)

@@ -66,6 +66,19 @@ class ViewerEvent:
         return float(self.venue.seats.x[seat_index]), float(self.venue.seats.y[seat_index])
 
 
+# The first test that needs `viewer_event` pays for rendering the stadium's tiles
+# (100,000 seats, zooms 0-7, 1x and 2x: 2-5 minutes on two busy cores).
+SETUP_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test that may set up the stadium room for that setup."""
+    for item in items:
+        needs = "viewer_event" in getattr(item, "fixturenames", ())
+        if needs and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT_S))
+
+
 def stadium() -> Venue:
     """The 100,000-seat stadium of the acceptance criteria."""
     from seatmap.generator import generate_venue
@@ -186,10 +199,12 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 def open_viewer(page: Any, base_url: str, event_id: int, query: str = "") -> None:
-    """Load the viewer and wait until its first tiles are painted."""
+    """Load the viewer and wait until its first tiles are painted and all of it is built."""
     page.goto(f"{base_url}/viewer/?event={event_id}{query}")
     page.wait_for_function(
-        "() => window.seatmapViewer && window.seatmapViewer.metrics.firstTilesMs", timeout=20_000
+        "() => window.seatmapViewer && window.seatmapViewer.metrics.firstTilesMs"
+        " && window.seatmapViewer.metrics.readyMs",
+        timeout=20_000,
     )
 
 

@@ -10,6 +10,7 @@ seats are far enough apart, and a wheelchair place asks first.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import LiveServer
 from tests.viewer.conftest import (
@@ -66,6 +68,12 @@ def test_a_tap_on_a_taken_or_sold_seat_is_explained_over_the_map_until_the_seat_
         page.wait_for_function(f"() => window.seatmapViewer.store.statusOf({seat}) !== 0")
         tap_seat(page, viewer_event, seat)
         page.wait_for_selector(".seatmap-message-error", state="visible", timeout=5000)
+        # The box may still show the previous seat's message: wait for this seat's.
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(
+                "(w) => document.querySelector('.seatmap-message').innerText.includes(w)",
+                arg=words, timeout=5000,
+            )
         text = page.inner_text(".seatmap-message")
         assert words in text and seat_words(viewer_event, seat) in text, text
         box = message_box(page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -141,4 +142,38 @@ async def test_pages_have_a_no_javascript_fallback_and_a_language(
     text = (await client.get(path.format(event_id))).text
     assert '<html lang="en">' in text
     assert "<noscript>" in text and f"/events/{event_id}/map.png" in text
-    assert 'href="app/style.css"' in text and 'href="vendor/leaflet/leaflet.css"' in text
+    if (VIEWER_DIST / "app" / "style.css").is_file():  # built: the stylesheets come inline
+        assert ".leaflet-container" in text and ".seatmap-map" in text
+        assert 'url("vendor/leaflet/images/layers.png")' in text  # Leaflet's images still resolve
+    else:
+        assert 'href="app/style.css"' in text and 'href="vendor/leaflet/leaflet.css"' in text
+
+
+@pytest.mark.parametrize("path", ["/viewer/?event={}", "/embed/{}"])
+async def test_pages_carry_what_the_first_view_needs(
+    client: httpx.AsyncClient, event_id: int, path: str
+) -> None:
+    """No round trip before the first tiles: TileJSON and the first-view script are inline."""
+    text = (await client.get(path.format(event_id))).text
+    found = re.search(r'<script type="application/json" id="seatmap-tilejson">(.*?)</script>', text)
+    assert found
+    tilejson = json.loads(found.group(1))
+    assert tilejson["event_id"] == event_id and tilejson["venue_size"]
+    assert tilejson["tile_templates"]["png"] == (
+        f"http://viewer.test/events/{event_id}/tiles/{{z}}/{{x}}/{{y}}.png"
+    )
+    assert "<title>Small &lt;Hall&gt; · seat map</title>" in text  # the title escaped
+    assert "</script>" not in found.group(1)
+    assert "app/boot.js" in text  # loaded by the first-view script, or directly when not built
+    if (VIEWER_DIST / "app" / "first-view.js").is_file():
+        assert '<link rel="stylesheet"' not in text and '<script type="module"' not in text
+
+
+async def test_a_title_cannot_close_the_pages_inline_tilejson(
+    ctx: ServiceContext, client: httpx.AsyncClient
+) -> None:
+    event_id = await store_event(ctx, grid_venue(), title="</script><script>alert(1)</script>")
+    text = (await client.get(f"/viewer/?event={event_id}")).text
+    found = re.search(r'id="seatmap-tilejson">(.*?)</script>', text)
+    assert found and json.loads(found.group(1))["name"].startswith("</script>")
+    assert "<script>alert(1)" not in text

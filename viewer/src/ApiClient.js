@@ -64,7 +64,15 @@ export const ApiClient = Evented.extend({
 		return `${this.options.baseUrl}/events/${this.eventId}${path}`;
 	},
 
+	// The event's TileJSON: the copy the page carries when it is this event's (same origin), else fetched.
 	tileJson() {
+		const inline = !this.options.baseUrl && document.getElementById('seatmap-tilejson');
+		if (inline) {
+			try {
+				const doc = JSON.parse(inline.textContent);
+				if (doc.event_id === this.eventId) { return Promise.resolve(doc); }
+			} catch (e) { /* fetched below */ }
+		}
 		return this._json('GET', this.eventUrl('/tiles.json'));
 	},
 

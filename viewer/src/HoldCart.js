@@ -1,9 +1,10 @@
 import {Evented, Util} from 'leaflet';
+import {HoldClock} from './HoldClock.js';
 
 // The buyer's seats: holds them through the lock service, releases one or all,
-// extends them, asks for the best available block, and keeps time: it warns
-// before the earliest hold ends (WCAG 2.2.1: the buyer can ask for more time)
-// and tells which seats were released when one ends. Hold tokens are kept in a
+// extends them and asks for the best available block. A HoldClock keeps time: it
+// warns before the earliest hold ends (WCAG 2.2.1: the buyer can ask for more
+// time) and tells which seats were released when one ends. Hold tokens are kept in a
 // TokenStore (sessionStorage, or memory where the browser forbids storage) and
 // can be handed in from outside (an embedding partner page, a hand-off link).
 // What happened is told with events; the viewer shows and announces it.
@@ -33,8 +34,11 @@ export const HoldCart = Evented.extend({
 		this._holds = new Map();  // hold token -> {token, fencing, expiresAt, maxExpiresAt, seats, addedAt}
 		this._bySeat = new Map(); // seat index -> hold token
 		this._busy = new Set();   // seat indices with a request in flight
-		this._warned = new Map(); // earliest expiry -> thresholds already warned of
-		this._timer = window.setInterval(() => this._tick(), 1000);
+		this._clock = new HoldClock(this._holds, {
+			expire: (token) => this._expire(token),
+			tick: (secondsLeft) => this.fire('tick', {secondsLeft}),
+			expiring: (secondsLeft, canExtend) => this.fire('holdexpiring', {secondsLeft, canExtend, labels: this.labels()})
+		}, {warnAtS: this.options.warnAtS});
 	},
 
 	// Check the holds remembered from before a reload (or handed in); drop the ones that ended.
@@ -81,16 +85,12 @@ export const HoldCart = Evented.extend({
 
 	// Seconds until the earliest hold ends, or null without holds.
 	secondsLeft() {
-		const t = this._earliest();
-		return t ? Math.max(0, Math.round((t - Date.now()) / 1000)) : null;
+		return this._clock.secondsLeft();
 	},
 
 	// Whether "more time" can still lengthen the earliest hold.
 	canExtend() {
-		for (const h of this._holds.values()) {
-			if (!h.maxExpiresAt || h.expiresAt < h.maxExpiresAt - 1000) { return true; }
-		}
-		return false;
+		return this._clock.canExtend();
 	},
 
 	// Hold the seat if it is free, release it if it is ours.
@@ -179,7 +179,7 @@ export const HoldCart = Evented.extend({
 				hold.extendedAt = Date.now();
 			}
 			this.fire('extended', {secondsLeft: this.secondsLeft()});
-			this._tick();
+			this._clock.tick();
 			return true;
 		} catch (error) {
 			this._failed(error, [], null);
@@ -261,46 +261,9 @@ export const HoldCart = Evented.extend({
 		this.fire('holdexpired', {labels, seats});
 	},
 
-	_tick() {
-		const now = Date.now();
-		for (const hold of Array.from(this._holds.values())) {
-			if (hold.expiresAt && hold.expiresAt <= now) { this._expire(hold.token); }
-		}
-		const left = this.secondsLeft();
-		this.fire('tick', {secondsLeft: left});
-		if (left === null) { return; }
-		// Warn once per threshold the earliest hold crosses; more time starts the count again.
-		const earliest = this._earliest();
-		const warned = this._warned.get(earliest) || new Set();
-		this._warned.clear();
-		this._warned.set(earliest, warned);
-		const held = Math.round((earliest - this._heldSince(earliest)) / 1000);
-		for (const at of this.options.warnAtS) {
-			if (left <= at && held > at && !warned.has(at)) {
-				this.options.warnAtS.forEach((t) => { if (t >= at) { warned.add(t); } });
-				this.fire('holdexpiring', {secondsLeft: left, canExtend: this.canExtend(), labels: this.labels()});
-				break;
-			}
-		}
-	},
-
-	// When the hold ending at `expiresAt` was made or last extended (for the crossing test).
-	_heldSince(expiresAt) {
-		for (const h of this._holds.values()) {
-			if (h.expiresAt === expiresAt) { return h.extendedAt || h.addedAt; }
-		}
-		return Date.now();
-	},
-
 	_failed(error, seats, retry) {
 		const indices = seats.filter((s) => typeof s === 'number');
 		this.fire('failed', {error, seats: indices, retry});
-	},
-
-	_earliest() {
-		let t = Infinity;
-		this._holds.forEach((h) => { if (h.expiresAt) { t = Math.min(t, h.expiresAt); } });
-		return t === Infinity ? 0 : t;
 	}
 });
 

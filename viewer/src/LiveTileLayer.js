@@ -13,9 +13,12 @@ export const LiveTileLayer = TileLayer.extend({
 	// Query parameter that carries a tile's version.
 	// @option maxDirtyRects: Number = 512
 	// Dirty rectangles remembered per zoom; beyond this, the whole zoom gets a new version.
+	// @option pyramid: Object = null
+	// {width, height, scale0, tileSize}: which tiles exist (see tileCount); null: any in `bounds`.
 	options: {
 		versionParam: 'v',
-		maxDirtyRects: 512
+		maxDirtyRects: 512,
+		pyramid: null
 	},
 
 	initialize(url, options) {
@@ -23,6 +26,12 @@ export const LiveTileLayer = TileLayer.extend({
 		this._dirty = {};       // zoom -> [[x0, y0, x1, y1, version], ...]
 		this._zoomVersion = {}; // zoom -> version of every tile of that zoom
 		this._allVersion = '';  // version of every tile (after a reset)
+	},
+
+	// Only tiles the pyramid has: Leaflet's `bounds` alone can let in a row of tiles just
+	// past the venue's edge (by a rounding error), which the server answers with 404.
+	_isValidTile(coords) {
+		return TileLayer.prototype._isValidTile.call(this, coords) && hasTile(this.options.pyramid, coords);
 	},
 
 	getTileUrl(coords) {
@@ -98,6 +107,20 @@ export const LiveTileLayer = TileLayer.extend({
 		return count;
 	}
 });
+
+// Tiles across and down at a zoom, as the server counts them (seatmap/grid.py
+// TileGrid.tile_count): the venue's size in whole pixels, in whole tiles.
+export function tileCount(pyramid, z) {
+	const s = pyramid.scale0 * Math.pow(2, z);
+	const across = (units) => Math.ceil(Math.max(1, Math.ceil(units * s)) / pyramid.tileSize);
+	return [across(pyramid.width), across(pyramid.height)];
+}
+
+function hasTile(pyramid, coords) {
+	if (!pyramid) { return true; }
+	const [nx, ny] = tileCount(pyramid, coords.z);
+	return coords.x >= 0 && coords.y >= 0 && coords.x < nx && coords.y < ny;
+}
 
 // Stream ids "ms-seq" compare by both numbers; other versions compare as strings.
 function newer(a, b) {

@@ -1,4 +1,4 @@
-import {Class, latLngBounds} from 'leaflet';
+import {Class, latLngBounds, point} from 'leaflet';
 import {Highlights} from './Highlights.js';
 
 // Takes the buyer to what they asked about: seats (best available, a row of the
@@ -32,7 +32,13 @@ export const MapFocus = Class.extend({
 		const s = list.find((x) => String(x.name) === String(which)) || list.find((x) => String(x.index) === String(which));
 		if (!s || s.bounds.length !== 4) { return false; }
 		const [x0, y0, x1, y1] = s.bounds;
-		viewer.map.fitBounds(latLngBounds([y0, x0], [y1, x1]), {padding: [16, 16], animate: false});
+		const b = latLngBounds([y0, x0], [y1, x1]);
+		// The map has whole zooms only: the deepest one at which the section fits, with a
+		// margin of 16 px where that zoom leaves room for it. (Asking for the margin
+		// alone could leave the section at not much more than a quarter of the map.)
+		const map = viewer.map;
+		const zoom = Math.max(map.getBoundsZoom(b, false, point(32, 32)), map.getBoundsZoom(b, false));
+		map.setView(b.getCenter(), zoom, {animate: false});
 		this.highlights.section(s.bounds);
 		const words = await viewer.sectionLabels.summary(s).catch(() => `Section ${s.name}`);
 		viewer.messages.show(words, {kind: 'info', topic: 'section'});

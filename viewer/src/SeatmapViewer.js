@@ -4,37 +4,27 @@ import {ApiClient} from './ApiClient.js';
 import {CartBar} from './CartBar.js';
 import {reportCartOutcomes} from './CartOutcomes.js';
 import {CartPanel} from './CartPanel.js';
-import {DetailSeats} from './DetailSeats.js';
-import {EmbedBridge} from './EmbedBridge.js';
 import {HoldCart} from './HoldCart.js';
-import {KeyboardNav} from './KeyboardNav.js';
-import {Legend} from './Legend.js';
-import {LiveSync} from './LiveSync.js';
-import {LiveUpdates} from './LiveUpdates.js';
-import {MapFocus} from './MapFocus.js';
 import {MessageBar} from './MessageBar.js';
 import {MineMarkers} from './MineMarkers.js';
 import {SafeStorage} from './SafeStorage.js';
-import {SectionLabels} from './SectionLabels.js';
 import {SeatInfo} from './SeatInfo.js';
 import {SeatPlaces} from './SeatPlaces.js';
 import {usePalette} from './SeatStyle.js';
-import {SeatTooltip} from './SeatTooltip.js';
 import {handoffFragment, takeHandoff} from './SessionHandoff.js';
-import {StatusBoard} from './StatusBoard.js';
 import {TapHandler} from './TapHandler.js';
 import {tileUrlTemplate} from './TileFormat.js';
 import {loadVenueGrid} from './VenueGrid.js';
 import {createVenueMap, createVenueTiles, venueBounds} from './VenueMap.js';
-import {VenueSections} from './VenueSections.js';
-import {ViewerToolbar} from './ViewerToolbar.js';
 
 // The viewer, built from its parts and connected: the Leaflet map of the event's
 // raster tiles, the seats at detail zoom (full mode), taps and keyboard that hold
 // seats, the cart (its panel, and the bar it folds into on small screens), the
 // message bar over the map, section labels, the toolbar, live updates, and in an
 // embed the partner page's postMessage API. In lite mode (chosen by `?lite=1` or
-// when WebGL is missing) there is no seat layer: a tap asks the server.
+// when WebGL is missing) there is no seat layer: a tap asks the server; and only
+// what a tap needs to hold a seat is loaded before the first tiles: the rest
+// (ViewerParts: labels, toolbar, legend, keyboard, live updates) comes after them.
 //
 // Events: `ready` {tileJson}, `firsttiles` {ms}, `seatsdrawn` {ms, seats},
 // `seatschanged` {id, seats}, `checkout` {holds}, plus the cart's `seatheld` / `seatreleased`.
@@ -56,7 +46,7 @@ export const SeatmapViewer = Evented.extend({
 	// @option hires: Boolean = devicePixelRatio >= 1.5
 	// @option webp: Boolean = (detected)
 	// @option seatLayer: Object = null
-	// Full mode's parts: {Store, Layer, Picker} classes (the lite bundle has none).
+	// Full mode's parts: {Store, Layer, Picker, Detail, Tooltip} classes (the lite bundle has none).
 	options: {
 		eventId: null,
 		lite: false,
@@ -101,35 +91,25 @@ export const SeatmapViewer = Evented.extend({
 		this._buildMap(tileJson);
 		this.messages = new MessageBar(this.el.map, this.announcer);
 		this.info = new SeatInfo(this.api, this.categories, {currency: this.currency});
-		this.sections = new VenueSections(this.api);
 		const tokens = new SafeStorage(`seatmap:holds:${o.eventId}`, []);
 		this.cart = new HoldCart(this.api, this.info, tokens);
 		if (!o.lite && o.seatLayer) { this._buildSeats(); }
 		this.places = new SeatPlaces(`${o.apiBase}/events/${o.eventId}/places.json`, this.store);
 		this.mineMarkers = new MineMarkers((indices) => this.places.lookup(indices),
 			{hideAtZoom: o.lite ? Infinity : this.grid.detailZoom}).addTo(this.map);
-		this.focus = new MapFocus(this);
-		this.sectionLabels = new SectionLabels(this, this.el.map, {chipFromZoom: this.grid.seatZoom}).addTo(this.map);
 		this.panel = new CartPanel(this, this.el.panel, {currency: this.currency});
 		this.cartBar = new CartBar(this, this.el.map.parentNode, this.currency);
 		this.fitVenue(false); // again, now that the bar (small screens) takes the bottom of the map
 		this.cart.on('change', this._onCartChange, this);
 		this.cart.on('seatheld seatreleased', (e) => this.fire(e.type, e));
 		reportCartOutcomes(this);
-		this.statuses = new StatusBoard(this.api, this.store);
-		if (this.el.toolbar) { this.toolbar = new ViewerToolbar(this, this.el.toolbar); }
-		const small = window.matchMedia && window.matchMedia('(max-width: 720px)').matches;
-		new Legend({categories: this.categories, currency: this.currency, collapsed: small || o.embed}).addTo(this.map);
-		this.keyboard = new KeyboardNav(this.map, this);
-		this.keyboard.enable();
-		this._buildLive();
 		this.taps = new TapHandler(this.map, this, {pickRadiusPx: o.pickRadiusPx, tapDelayMs: o.tapDelayMs});
 		this.taps.enable();
-		if (o.embed && o.partnerOrigin && window.parent !== window) {
-			this.bridge = new EmbedBridge(this, window.parent, o.partnerOrigin);
-		}
+		if (o.lite) { await this._firstTilesIn(); }
+		(await import('./ViewerParts.js')).buildViewerParts(this);
 		const restored = this.cart.restore(handoff ? handoff.holds : undefined);
 		if (this.bridge) { this.bridge.ready(); }
+		this.metrics.readyMs = performance.now();
 		this.fire('ready', {tileJson});
 		await restored;
 		return this;
@@ -137,7 +117,8 @@ export const SeatmapViewer = Evented.extend({
 
 	// The whole venue in view (clear of the cart bar along the bottom).
 	fitVenue(animate) {
-		const bar = this.cartBar && this.cartBar.el.offsetHeight;
+		const bar = this.cartBar ? this.cartBar.el.offsetHeight
+			: parseFloat(getComputedStyle(this.el.map).getPropertyValue('--seatmap-cart-bar'));
 		this.map.fitBounds(this.venueBounds, {animate: !!animate, paddingTopLeft: [8, 8], paddingBottomRight: [8, 8 + (bar || 0)]});
 		this._showingVenue = true;
 	},
@@ -218,7 +199,7 @@ export const SeatmapViewer = Evented.extend({
 		this.cartBar.setOpen(want);
 		if (want) {
 			const last = this.cart.seats().slice(-1)[0];
-			if (last) { this.focus.keepInSight([last.index]); }
+			if (last && this.focus) { this.focus.keepInSight([last.index]); }
 		}
 		return want;
 	},
@@ -256,28 +237,23 @@ export const SeatmapViewer = Evented.extend({
 	},
 
 	_buildSeats() {
-		this.detailSeats = new DetailSeats(this.map, this.api, this.grid, this.options.seatLayer, this.metrics,
+		this.detailSeats = new this.options.seatLayer.Detail(this.map, this.api, this.grid, this.options.seatLayer, this.metrics,
 			{pickRadiusPx: this.options.pickRadiusPx, categories: this.categories});
 		this.store = this.detailSeats.store;
 		this.picker = this.detailSeats.picker;
 		this.seatLayer = this.detailSeats.layer;
 		this.detailSeats.on('seatsdrawn', (e) => this.fire('seatsdrawn', {ms: e.ms, seats: e.seats}));
-		this.seatTooltip = new SeatTooltip(this.map, this);
+		this.seatTooltip = new this.options.seatLayer.Tooltip(this.map, this);
 		this.seatTooltip.enable();
 	},
 
-	_buildLive() {
-		this.live = new LiveUpdates(this.api.streamUrl());
-		this.liveSync = new LiveSync(this.live, {
-			api: this.api, tiles: this.tiles, store: this.store, statuses: this.statuses, cart: this.cart, banner: this.el.banner
+	// Resolves once the first tiles are in and the page is idle (or after a while regardless).
+	_firstTilesIn() {
+		return new Promise((resolve) => {
+			const idle = () => (window.requestIdleCallback ? window.requestIdleCallback(resolve, {timeout: 1000}) : setTimeout(resolve));
+			if (this.metrics.firstTilesMs) { idle(); } else { this.once('firsttiles', idle); }
+			setTimeout(resolve, 10000);
 		});
-		this.liveSync.on('seatschanged', (e) => {
-			this.messages.seatsChanged(e.seats);
-			if (this.seatList) { this.seatList.refresh(); }
-			this.fire('seatschanged', {id: e.id, seats: e.seats});
-		});
-		this.liveSync.on('statusesreloaded', () => { if (this.seatList) { this.seatList.refresh(); } });
-		this.live.start();
 	},
 
 	_onCartChange(e) {

@@ -1,7 +1,11 @@
+import {handOverFirstView} from './FirstView.js';
+import {DetailSeats} from './DetailSeats.js';
 import {SeatmapViewer} from './SeatmapViewer.js';
 import {SeatLayer} from './SeatLayer.js';
 import {SeatPicker} from './SeatPicker.js';
 import {SeatStore} from './SeatStore.js';
+import {SeatTooltip} from './SeatTooltip.js';
+import './ViewerParts.js'; // with the rest of the full viewer's code (lite mode loads it later)
 
 // The full viewer: raster tiles plus the WebGL seat layer at detail zoom.
 // `?renderer=canvas` swaps in the Canvas 2D baseline (benchmarks only).
@@ -12,9 +16,10 @@ export async function start(elements, options) {
 	if (options.renderer === 'canvas') {
 		Layer = (await import('./CanvasSeatLayer.js')).CanvasSeatLayer;
 	}
-	const seatLayer = {Store: SeatStore, Layer, Picker: SeatPicker};
+	const seatLayer = {Store: SeatStore, Layer, Picker: SeatPicker, Detail: DetailSeats, Tooltip: SeatTooltip};
 	let viewer = new SeatmapViewer(elements, Object.assign({}, options, {seatLayer}));
 	window.seatmapViewer = viewer;
+	handOverFirstView(viewer);
 	try {
 		await viewer.start();
 	} catch (error) {
@@ -24,6 +29,7 @@ export async function start(elements, options) {
 		elements.panel.textContent = '';
 		viewer = new SeatmapViewer(elements, Object.assign({}, options, {lite: true}));
 		window.seatmapViewer = viewer;
+		handOverFirstView(viewer);
 		document.body.classList.add('seatmap-lite');
 		await viewer.start();
 	}

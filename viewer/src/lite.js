@@ -1,3 +1,4 @@
+import {handOverFirstView} from './FirstView.js';
 import {SeatmapViewer} from './SeatmapViewer.js';
 
 // Lite mode: the raster tiles and Leaflet only, for phones without WebGL or on
@@ -6,5 +7,6 @@ import {SeatmapViewer} from './SeatmapViewer.js';
 export function start(elements, options) {
 	const viewer = new SeatmapViewer(elements, Object.assign({}, options, {lite: true}));
 	window.seatmapViewer = viewer;
+	handOverFirstView(viewer);
 	return viewer.start();
 }
