@@ -3,6 +3,7 @@
     python benchmarks/onsale.py                 # 500 buyers for 60 s on a 20,000-seat arena
     python benchmarks/onsale.py --quick         # smoke run: 50 buyers, 10 s, a 2,000-seat theater
     python benchmarks/onsale.py --users 200 --duration 30
+    python benchmarks/onsale.py --quick --backup  # also back up mid-load, restore, compare
 
 It creates its own database on the local PostgreSQL (dropped afterwards) unless
 SEATMAP_DATABASE_URL is set, uses its own Redis key prefix (deleted afterwards),
@@ -14,6 +15,14 @@ and an audit from PostgreSQL and Redis: seats sold twice, sales without a valid
 hold, acknowledged sales missing, and holds still present after their expiry.
 Exit status 0 only if every audit count is 0 and the error rate is under 0.1%.
 
+With --backup, halfway through the load (later if no sale was made yet, by 80%
+of it) it also backs the event up with the product's code (as `seatmap backup`
+does) while the buyers go on, and after the load restores the file into an
+empty deployment (a new scratch database and key prefix) and compares every
+seat's status, order and open hold with the file (onsale_backup); it prints
+capture and restore seconds, the file size, the counts compared and the
+differences, and the exit status is 1 unless there are none.
+
 Environment: SEATMAP_DATABASE_URL (use this database and keep it),
 SEATMAP_BENCH_PG_ADMIN_URL (where to create the throwaway database; default
 postgresql://postgres@127.0.0.1:5432/test), SEATMAP_REDIS_URL (default
@@ -21,8 +30,9 @@ SEATMAP_BENCH_REDIS_URL, else redis://127.0.0.1:6379/0).
 
 Modules: onsale_sale (venue, event, buyers' plan), onsale_load (server and
 locust), onsale_audit (PostgreSQL and Redis against the buyers' log),
-onsale_report (tables and result.json); locust runs locustfile (the buyers),
-which uses onsale_plan, onsale_stream (live stream) and onsale_log (buyers' log).
+onsale_report (tables and result.json), onsale_backup (--backup); locust runs
+locustfile (the buyers), which uses onsale_plan, onsale_stream (live stream) and
+onsale_log (buyers' log).
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from pathlib import Path
 
 import scratch
 from onsale_audit import audit
+from onsale_backup import BackupDuringLoad
 from onsale_load import app_server, run_locust
 from onsale_report import print_cpu, print_holds_by_outcome, print_report, read_stats, write_summary
 from onsale_sale import Run, build_venue, open_sale, settings_for, write_plan
@@ -56,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=None, help="think-time multiplier (1)")
     parser.add_argument("--out", type=Path, default=scratch.ROOT / "artifacts" / "onsale")
     parser.add_argument("--quick", action="store_true", help="smoke run: 50 buyers, 10 s")
+    parser.add_argument("--backup", action="store_true", help="back up mid-load, restore, compare")
     parser.add_argument(
         "--app",
         default="",
@@ -102,9 +114,14 @@ def sell(run: Run, log: Path) -> int:
     write_plan(run, plan)
     port = scratch.free_port()
     url = f"http://127.0.0.1:{port}"
+    backup = BackupDuringLoad(run, settings) if args.backup else None
     with app_server(run, settings, port) as server:
         print(f"{args.users} buyers for {args.duration} s against {url}", flush=True)
+        if backup:
+            backup.start(args.duration, log)
         cpu = run_locust(run, url, plan, log, server.pid)
+        if backup:
+            backup.load_ended()
         result = asyncio.run(audit(run, log))
         metrics = scratch.http_get(f"{url}/metrics")[1].decode(errors="replace")
     print(f"server stopped in {server.stopped_in_s:.1f} s (exit {server.returncode})")
@@ -116,6 +133,9 @@ def sell(run: Run, log: Path) -> int:
     result["cpu"] = cpu
     (run.out / "metrics.txt").write_text(metrics)
     print_holds_by_outcome(metrics)
+    if backup:
+        passed = backup.finish(log) and passed
+        result["backup"] = backup.figures
     write_summary(run.out / "result.json", args, result, rows)
     return 0 if passed else 1
 

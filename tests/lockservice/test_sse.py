@@ -65,11 +65,13 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[Sse]:
 
 
 async def next_event(events: AsyncIterator[Sse], timeout_s: float = 5.0) -> Sse:
-    """The next event that carries data (skips retry-only blocks and heartbeats)."""
-    while True:
-        found = await asyncio.wait_for(anext(events), timeout_s)
-        if found.data or found.event != "message":
-            return found
+    """The next event that carries data (skips retry-only blocks and heartbeats), within
+    `timeout_s` in all: heartbeats alone never keep a test waiting."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            found = await anext(events)
+            if found.data or found.event != "message":
+                return found
 
 
 async def stream_ids(ctx: ServiceContext, event_id: int, after: str) -> list[str]:
