@@ -170,13 +170,15 @@ class TileJSON(Struct, forbid_unknown_fields=False):
 
 
 class SectionOutline(Struct):
-    """A section with its bounds in venue units and the price categories of its seats."""
+    """A section with its bounds and outline polygon ([[x, y], ...]) in venue units and
+    the price categories of its seats."""
 
     index: int
     name: str
     bounds: list[float]
     seat_count: int
     categories: list[int] = []
+    outline: list[list[float]] = []
 
 
 class Sections(Struct):

@@ -73,7 +73,7 @@ SEAT = Operation(
     {200: json_reply(SeatInfo)}, (400, 404, 503), path_params=SeatPath,
 )
 SECTIONS = Operation(
-    "GET", f"{EVENT}/sections.json", "Sections with bounds and seat counts.", "viewer",
+    "GET", f"{EVENT}/sections.json", "Sections with bounds, outlines and seat counts.", "viewer",
     {200: json_reply(Sections), **NOT_MODIFIED}, (400, 404, 503), path_params=EventPath,
 )
 SECTION_ROWS = Operation(

@@ -24,7 +24,7 @@ def _round(value: float) -> float:
 
 
 def sections_payload(venue: Venue) -> dict[str, Any]:
-    """Every section with its bounds in venue units, seat count and price categories."""
+    """Every section: bounds and outline in venue units, seat count, price categories."""
     seats = venue.seats
     out = []
     for section in venue.sections:
@@ -41,6 +41,8 @@ def sections_payload(venue: Venue) -> dict[str, Any]:
                 "index": section.index,
                 "name": section.name,
                 "bounds": bounds,
+                # Its polygon [[x, y], ...]: the viewer fills it (overview coloured by price).
+                "outline": [[_round(x), _round(y)] for x, y in section.outline],
                 "seat_count": int(inside.sum()),
                 # Price categories of its seats: the viewer labels the section with their range.
                 "categories": sorted({int(c) for c in seats.category[inside]}),

@@ -22,6 +22,8 @@ async def test_sections_give_names_bounds_and_seat_counts_with_an_etag(
     first = seats.section == 0
     assert x0 < float(seats.x[first].min()) and float(seats.x[first].max()) < x1
     assert y0 < float(seats.y[first].min()) and float(seats.y[first].max()) < y1
+    outline = data["sections"][0]["outline"]
+    assert outline == [[round(x, 2), round(y, 2)] for x, y in hall.venue.sections[0].outline]
     assert (data["width"], data["height"]) == (hall.venue.width, hall.venue.height)
     again = await client.get(
         f"/events/{event_id}/sections.json", headers={"If-None-Match": response.headers["etag"]}

@@ -46,7 +46,7 @@ export const SeatmapViewer = Evented.extend({
 	// @option hires: Boolean = devicePixelRatio >= 1.5
 	// @option webp: Boolean = (detected)
 	// @option seatLayer: Object = null
-	// Full mode's parts: {Store, Layer, Picker, Detail, Tooltip} classes (the lite bundle has none).
+	// Full mode's parts: {Store, Layer, Picker, Detail, Tooltip, PriceOverview} classes (the lite bundle has none).
 	options: {
 		eventId: null,
 		lite: false,

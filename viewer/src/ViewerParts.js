@@ -23,6 +23,9 @@ export function buildViewerParts(viewer) {
 	if (viewer.el.toolbar) { viewer.toolbar = new ViewerToolbar(viewer, viewer.el.toolbar); }
 	const small = window.matchMedia && window.matchMedia('(max-width: 720px)').matches;
 	new Legend({categories: viewer.categories, currency: viewer.currency, collapsed: small || o.embed}).addTo(viewer.map);
+	// The overview coloured by price (a full mode part: lite mode does without).
+	const Overview = !o.lite && o.seatLayer && o.seatLayer.PriceOverview;
+	if (Overview) { viewer.priceOverview = new Overview(viewer).addTo(viewer.map); }
 	viewer.keyboard = new KeyboardNav(viewer.map, viewer);
 	viewer.keyboard.enable();
 	buildLive(viewer);
