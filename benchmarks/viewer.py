@@ -57,8 +57,6 @@ from seatmap_app.operations import import_venue, open_event
 DATA_DIR = scratch.ROOT / "data" / "bench-viewer"
 # First tiles under the slow profile (400 ms RTT, 400 kbit/s, 4x CPU) should come within these.
 SLOW_TARGET_MS = {"full": 3000, "lite": 2500}
-# The same figures before the first view was cut down (median of three runs on this machine).
-SLOW_BASELINE_MS = {"full": 0.0, "lite": 0.0}
 
 
 @dataclass
@@ -146,11 +144,15 @@ def detail_places(seats: int, count: int) -> list[tuple[float, float]]:
 
 
 def slow_lines(figures: dict[str, Any]) -> list[str]:
-    """First tiles under the slow profile against the target and the baseline."""
+    """First tiles under the slow profile against the target and the baseline.
+
+    The baseline is the same page load without the page's own first view: the
+    time the map's tiles came in once the viewer's scripts had loaded and run.
+    """
     lines = []
     for mode in ("full", "lite"):
         fv = figures[f"slow_{mode}"]
-        ms, base = fv["first_tiles_ms"], SLOW_BASELINE_MS[mode]
+        ms, base = fv["first_tiles_ms"], fv["map_tiles_ms"]
         runs = figures.get(f"slow_{mode}_runs")
         each = ", ".join(f"{r['first_tiles_ms']:.0f}" for r in runs or [])
         each = f" (runs: {each})" if each else ""
@@ -158,13 +160,11 @@ def slow_lines(figures: dict[str, Any]) -> list[str]:
         lines.append(
             f"{'first tiles, slow profile (' + mode + ')':44} {ms:8.0f} ms "
             f"(target {SLOW_TARGET_MS[mode]} ms, {met}; "
-            f"baseline {base:.0f} ms, {base / max(ms, 1e-6):.1f}x faster){each}"
+            f"baseline, tiles by the map's scripts {base:.0f} ms: {base / max(ms, 1e-6):.1f}x)"
+            f"{each}"
         )
         b = fv["before_first_tiles"]
-        lines.append(
-            f"{'  ' + mode + ' map tiles in / viewer ready':44} {fv['map_tiles_ms']:8.0f} ms / "
-            f"{fv['ready_ms']:.0f} ms"
-        )
+        lines.append(f"{'  ' + mode + ' viewer ready':44} {fv['ready_ms']:8.0f} ms")
         lines.append(
             f"{'  ' + mode + ' before first tiles':44} {b['bytes'] / 1024:8.1f} KB in "
             f"{b['requests']} requests ({b['tiles']} tiles, {len(b['scripts'])} scripts)"

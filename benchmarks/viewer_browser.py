@@ -19,6 +19,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 # Quiet time after which the first view counts as complete.
 SETTLE_MS = 800
 WAIT_TILES = "() => window.seatmapViewer && window.seatmapViewer.metrics.firstTilesMs"
+WAIT_READY = "() => window.seatmapViewer.metrics.readyMs"
 # The slow profile: a poor mobile link (400 ms round trip, 400 kbit/s each way) and a
 # phone's CPU (4x slower than this machine's).
 SLOW_LATENCY_MS = 400
@@ -63,6 +64,7 @@ def first_view(browser: Any, url: str, slow: bool = False) -> dict[str, Any]:
     )
     page.goto(url)
     page.wait_for_function(WAIT_TILES, timeout=60_000)
+    page.wait_for_function(WAIT_READY, timeout=60_000)
     first_tiles_ms, map_tiles_ms, ready_ms = page.evaluate(PAINTED)
     # What the page had asked for by then (resource timing, from navigation).
     before = page.evaluate(BEFORE_FIRST_TILES)
