@@ -40,15 +40,12 @@ class SoldSeatsQuery(Struct, forbid_unknown_fields=False):
     format: Format = None
 
 
-class StatusRow(Struct, omit_defaults=True):
-    """Seats per status in one group; the key fields present are those of the grouping."""
+class GroupKey(Struct, kw_only=True, omit_defaults=True):
+    """The key of one report group: only the fields of the grouping are present.
 
-    seats: int
-    available: int
-    held: int
-    sold: int
-    blocked: int
-    confirming: int
+    Keyword-only, so a row's own figures come first in JSON and in CSV columns.
+    """
+
     section_index: int | None = None
     section: str | None = None
     category_index: int | None = None
@@ -56,6 +53,17 @@ class StatusRow(Struct, omit_defaults=True):
     price_cents: int | None = None
     price: str | None = None
     categories: str | None = None
+
+
+class StatusRow(GroupKey, omit_defaults=True):
+    """Seats per status in one group, followed by the group's key fields."""
+
+    seats: int
+    available: int
+    held: int
+    sold: int
+    blocked: int
+    confirming: int
 
 
 class StatusTotals(Struct):
@@ -78,19 +86,12 @@ class StatusReport(Struct):
     totals: StatusTotals
 
 
-class SalesRow(Struct, omit_defaults=True):
+class SalesRow(GroupKey, omit_defaults=True):
     """Seats sold and their revenue in one group (revenue: exact decimal text)."""
 
     seats_sold: int
     revenue_cents: int
     revenue: str
-    section_index: int | None = None
-    section: str | None = None
-    category_index: int | None = None
-    category: str | None = None
-    price_cents: int | None = None
-    price: str | None = None
-    categories: str | None = None
 
 
 class SalesTotals(Struct):
