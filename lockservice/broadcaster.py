@@ -13,6 +13,11 @@ It also answers resumes (`catch_up`): from the entries it has sent
 (`lockservice.replay`), extended backwards once from the Stream by one shared
 read, and otherwise with `reset`. When the follower reloads (the Stream was
 recreated, or this process fell behind) every client gets `reset`.
+
+If its reader ends other than by `stop` (it could not subscribe, the change feed
+stopped, a bug), the broadcaster says why in the log and tells `on_end`: the
+hub (`lockservice.sse`) then forgets it and ends its streams, so that clients
+reconnect to a new one instead of getting nothing but heartbeats.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lockservice.fanout import Connection
@@ -34,7 +40,7 @@ from lockservice.ssewire import (
     sse_message,
     stream_id,
 )
-from seatmap.changefeed import ChangeEntry, Subscription, parse_entry
+from seatmap.changefeed import ChangeEntry, FeedEnded, Subscription, parse_entry
 from seatmap.context import EventView, ServiceContext
 from seatmap.errors import ServiceUnavailable
 from seatmap.livekeys import generation_key, stream_key
@@ -53,7 +59,12 @@ AHEAD_WAIT_S = 1.0
 class Broadcaster:
     """The one subscriber of an event's change log that serves its local SSE clients."""
 
-    def __init__(self, ctx: ServiceContext, view: EventView) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        view: EventView,
+        on_end: Callable[[Broadcaster], None] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.view = view
         self.event_id = view.event.id
@@ -67,12 +78,30 @@ class Broadcaster:
         self._advanced = asyncio.Event()
         self._older: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._on_end = on_end
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"sse-broadcast-{self.event_id}")
+        self._task.add_done_callback(self._reader_done)
 
     @property
     def alive(self) -> bool:
-        """False once the broadcaster has stopped (it could not subscribe)."""
+        """False once the reader has ended: stopped, or failed (nothing more is sent)."""
         return not self._task.done()
+
+    def _reader_done(self, task: asyncio.Task[None]) -> None:
+        """Say why the reader ended, unless it was told to stop, and tell `on_end`."""
+        if self._stopping:
+            return
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, FeedEnded):  # the feed has logged its own failure
+            log.warning("SSE reader of event %s ended: %s; %d streams end",
+                        self.event_id, exc, len(self.connections))  # fmt: skip
+        else:
+            log.error("SSE reader of event %s ended: %s; %d streams end",
+                      self.event_id, "cancelled" if exc is None else f"{type(exc).__name__}: {exc}",
+                      len(self.connections), exc_info=exc)  # fmt: skip
+        if self._on_end is not None:
+            self._on_end(self)
 
     def position(self) -> tuple[str, StreamId]:
         """(client-facing position, Stream id) of the newest message sent."""
@@ -94,7 +123,7 @@ class Broadcaster:
             self._move_to(follower.last_id, follower.generation, complete=False)
             self._ready.set()
             while True:
-                entry = await sub.queue.get()
+                entry = await sub.get()  # FeedEnded once the change feed has stopped
                 try:
                     await self._take(sub, entry)
                 except Exception:  # one bad entry must not silence every client
@@ -228,6 +257,7 @@ class Broadcaster:
 
     async def stop(self) -> None:
         """Stop following the event."""
+        self._stopping = True
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

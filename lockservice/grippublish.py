@@ -145,7 +145,7 @@ class GripPublisher:
                 if entry is not None and (not last_id or stream_id(entry.id) > stream_id(last_id)):
                     prev = self._enqueue(view, entry, prev)
                     last_id = entry.id
-                if getattr(sub, "lagged", False):
+                if sub.lagged or sub.ended:
                     return  # resubscribe and catch up from the recorded position
                 if not await self._holds_lease(lease_key):
                     return

@@ -13,9 +13,13 @@ reflects. That is decided before the response starts, and never fails the stream
 
 Once the response has started, a failed write ends that one stream (logged once
 as a warning): the endpoint returns, the server closes the socket and the client
-reconnects with Last-Event-ID. A stream is never left open and silent. Requests
-signed by a GRIP proxy get the catch-up and are then handed to the proxy
-(`lockservice.grip`).
+reconnects with Last-Event-ID. A stream is never left open and silent. Nor does
+it stay open once nothing more can come: when a broadcaster's reader ends
+unexpectedly (its change feed stopped, a bug), the hub forgets that broadcaster
+and ends each of its streams with a retry hint (counted as a "reader_ended" drop),
+and the reconnecting clients get a new broadcaster, or 503 + Retry-After if none
+can follow the event yet. Requests signed by a GRIP proxy get the catch-up and
+are then handed to the proxy (`lockservice.grip`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ HEADERS = [
 ]
 RETRY = f"retry: {RETRY_MS}\n\n".encode()
 SHUTDOWN = f"retry: {RETRY_MS}\n: server restarting\n\n".encode()
+READER_ENDED = f"retry: {RETRY_MS}\n: live updates interrupted\n\n".encode()
 CATCH_UP_TURNS = 32
 
 
@@ -75,7 +80,7 @@ class StreamHub:
             async with self._lock:
                 found = self.broadcasters.get(view.event.id)
                 if found is None or not found.alive:
-                    found = Broadcaster(self.ctx, view)
+                    found = Broadcaster(self.ctx, view, on_end=self._reader_ended)
                     self.broadcasters[view.event.id] = found
         await found.ready()
         return found
@@ -84,7 +89,18 @@ class StreamHub:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             for broadcaster in list(self.broadcasters.values()):
-                broadcaster.broadcast(None, HEARTBEAT)
+                if broadcaster.alive:
+                    broadcaster.broadcast(None, HEARTBEAT)
+
+    def _reader_ended(self, broadcaster: Broadcaster) -> None:
+        """Forget a broadcaster whose reader ended and end its streams with a retry hint:
+        their clients reconnect, to a new broadcaster."""
+        if self.broadcasters.get(broadcaster.event_id) is broadcaster:
+            del self.broadcasters[broadcaster.event_id]
+        for conn in list(broadcaster.connections):
+            if conn.on_drop is not None:
+                conn.on_drop("reader_ended")
+            conn.end(READER_ENDED)
 
     def close_all(self) -> None:
         """End every stream now with a retry hint (the server is shutting down)."""

@@ -16,6 +16,11 @@ it goes on from its last id if the generation is unchanged and that entry is
 still in the Stream, and otherwise reloads and resets likewise. While Redis is
 away the last known statuses stay in memory. Each read is reported to the
 event's `FeedGauges` (change-log lag, seats by status) when the feed has metrics.
+
+A follower whose reader stops for anything but Redis being away (an entry it
+cannot decode, a bug) is logged, ends its subscriptions (`Subscription.get`
+raises `FeedEnded`, so no subscriber waits for entries that will never come) and
+is replaced by a fresh one, from a new snapshot, the next time its event is used.
 """
 
 from __future__ import annotations
@@ -25,75 +30,37 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from seatmap.changeentry import ChangeEntry, parse_entry, reset_entry
 from seatmap.feedgauges import FeedGauges
+from seatmap.feedsubscription import FeedEnded, Subscription
 from seatmap.livekeys import generation_key, status_key, stream_key
 from seatmap.metrics import Metrics
 from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient
 
+__all__ = [
+    "GENERATION_BYTES",
+    "ChangeEntry",
+    "ChangeFeed",
+    "EventFollower",
+    "FeedEnded",
+    "Subscription",
+    "parse_entry",
+    "reset_entry",
+]
+
 log = logging.getLogger(__name__)
 
 RawEntry = tuple[bytes, dict[bytes, bytes]]
-SUBSCRIBER_QUEUE_SIZE = 10_000  # entries are shared: a reference each
 READ_BLOCK_MS = 1000
 READ_COUNT = 500
 RETRY_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
 STOP_TIMEOUT_S = 5.0
 GENERATION_BYTES = 6  # a random token per life of a Stream: 12 hex digits
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeEntry:
-    """One parsed change-log entry. `kind == "reset"` means: reload everything."""
-
-    id: str
-    kind: str
-    status: int
-    seats: npt.NDArray[np.int64]
-    # The generation token of the Stream the entry was read from ("" if not known).
-    generation: str = ""
-    # Per-entry memo for consumers that serialise once for many clients.
-    memo: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-def parse_entry(
-    entry_id: bytes | str, fields: dict[bytes, bytes], generation: str = ""
-) -> ChangeEntry:
-    """Decode one raw XREAD/XRANGE entry of a Stream of `generation` into a ChangeEntry."""
-    raw_seats = fields.get(b"seats", b"")
-    seats = np.array(raw_seats.split(b","), dtype=np.int64) if raw_seats else np.empty(0, np.int64)
-    return ChangeEntry(
-        id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
-        kind=fields.get(b"kind", b"").decode(),
-        status=int(fields.get(b"status", b"0")),
-        seats=seats,
-        generation=generation,
-    )
-
-
-def reset_entry(entry_id: str, generation: str) -> ChangeEntry:
-    """An entry that tells subscribers to reload everything as of `entry_id`."""
-    return ChangeEntry(entry_id, "reset", 0, np.empty(0, np.int64), generation)
-
-
-class Subscription:
-    """A local listener's queue of entries; `lagged` is set if it fell too far behind."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[ChangeEntry] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
-        self.lagged = False
-
-    def deliver(self, entry: ChangeEntry) -> None:
-        """Queue an entry without waiting; mark the subscriber lagged if full."""
-        try:
-            self.queue.put_nowait(entry)
-        except asyncio.QueueFull:
-            self.lagged = True
 
 
 class EventFollower:
@@ -118,10 +85,26 @@ class EventFollower:
         self._stopping = False
         self.gauges: FeedGauges | None = None
 
+    @property
+    def alive(self) -> bool:
+        """Whether the reader task is running (False once stopped, or failed)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Start the reader task (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"changefeed-{self.event_id}")
+            self._task.add_done_callback(self._reader_done)
+
+    def _reader_done(self, task: asyncio.Task[None]) -> None:
+        """Tell every subscriber that nothing more will come, saying why if it failed."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error(
+                "change feed of event %s stopped: %s: %s; its %d subscribers are ended",
+                self.event_id, type(exc).__name__, exc, len(self.subscribers), exc_info=exc,
+            )  # fmt: skip
+        for sub in list(self.subscribers):
+            sub.end()
 
     async def stop(self) -> None:
         """Stop the reader task, within about STOP_TIMEOUT_S."""
@@ -255,14 +238,17 @@ class ChangeFeed:
         self._lock = asyncio.Lock()
 
     async def follower(self, event_id: int) -> EventFollower:
-        """The running follower of an event, started and snapshotted if new."""
+        """The running follower of an event, started and snapshotted if new (or if the
+        previous one failed)."""
         found = self._followers.get(event_id)
-        if found is None:
+        if found is None or not found.alive:
             async with self._lock:
-                found = self._followers.get(event_id)
-                if found is None:
+                failed = found = self._followers.get(event_id)
+                if found is None or not found.alive:
                     count = await self._seat_count_of(event_id)
                     found = EventFollower(self.redis, self.prefix, event_id, count)
+                    if failed is not None:  # caches compare versions: they only go up
+                        found.version = failed.version
                     if self._metrics is not None:
                         found.gauges = FeedGauges(self._metrics, event_id)
                     found.start()
@@ -282,6 +268,8 @@ class ChangeFeed:
         follower = await self.follower(event_id)
         sub = Subscription()
         follower.subscribers.add(sub)
+        if not follower.alive:  # it failed meanwhile: its last word never reaches `sub`
+            sub.end()
         try:
             yield sub
         finally:

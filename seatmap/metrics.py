@@ -26,7 +26,7 @@ from starlette.responses import Response
 FAST_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 REQUEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 RECONCILE_KINDS = ("rebuild", "sold", "blocked", "available")
-SSE_DROP_REASONS = ("lagged", "write_error")
+SSE_DROP_REASONS = ("lagged", "write_error", "reader_ended")
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,8 +106,9 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         ),
         sse_drops=Counter(
             "seatmap_sse_drops",
-            "SSE streams that lost messages (lagged: queue overflowed, a reset follows) "
-            "or were ended by a failed write (write_error)",
+            "SSE streams that lost messages (lagged: queue overflowed, a reset follows), "
+            "were ended by a failed write (write_error) or because the event's reader "
+            "ended (reader_ended; the client reconnects)",
             ["reason"],
             registry=reg,
         ),

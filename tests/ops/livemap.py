@@ -9,6 +9,8 @@ import contextlib
 import httpx
 import orjson
 
+from tests.ops.ssemessages import SseSplitter
+
 
 class LiveMap:
     """Follows one event's stream at `url` and keeps every seat's public status."""
@@ -49,25 +51,18 @@ class LiveMap:
                     await asyncio.sleep(0.2)
 
     async def _read(self, response: httpx.Response, http: httpx.AsyncClient) -> None:
-        event_id, kind, data = "", "message", ""
-        async for line in response.aiter_lines():
-            if line.startswith("id:"):
-                event_id = line[3:].strip()
-            elif line.startswith("event:"):
-                kind = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-            elif line == "":
-                if kind == "reset":
+        splitter = SseSplitter()
+        async for chunk in response.aiter_bytes():
+            for message in splitter.feed(chunk):
+                if message.event == "reset":
                     self.resets += 1
                     await self._snapshot(http)
-                elif data:
-                    for seat, status in orjson.loads(data).get("seats", []):
+                elif message.data:
+                    for seat, status in orjson.loads(message.data).get("seats", []):
                         self.statuses[seat] = status
                     self.messages += 1
-                    if event_id:
-                        self.last_id = event_id
-                event_id, kind, data = "", "message", ""
+                    if message.id:
+                        self.last_id = message.id
 
     def start(self) -> LiveMap:
         """Start following in the background."""

@@ -14,6 +14,8 @@ import contextlib
 import itertools
 from dataclasses import dataclass, field
 
+from tests.ops.ssemessages import SseMessage, SseSplitter
+
 SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
 RECONNECT_S = 0.2
 
@@ -71,25 +73,19 @@ class IdClient:
             if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
                 return
             self.connects += 1
-            pending = b""
+            splitter = SseSplitter()
             while chunk := await reader.read(65536):
-                pending += chunk
-                *messages, pending = pending.split(b"\n\n")
-                for message in messages:
+                for message in splitter.feed(chunk):
                     self._take(message)
         finally:
             writer.close()
 
-    def _take(self, message: bytes) -> None:
-        position = ""
-        for line in message.split(b"\n"):
-            if line.startswith(b"id:"):
-                position = line[3:].strip().decode()
-            elif line.startswith(b"event: reset"):
-                self.resets += 1
-        if position:
-            self._last_position = position
-            self.ids.append(position.partition(".")[0])
+    def _take(self, message: SseMessage) -> None:
+        if message.event == "reset":
+            self.resets += 1
+        if message.id:
+            self._last_position = message.id
+            self.ids.append(message.id.partition(".")[0])
 
 
 def gaps(received: list[str], log_ids: list[str], start_id: str) -> tuple[int, int]:

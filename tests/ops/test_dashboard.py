@@ -204,6 +204,7 @@ async def test_every_query_and_alert_names_only_metrics_the_app_exports_and_they
     assert {s["reason"] for s, _ in samples(exposition, "seatmap_sse_drops_total")} == {
         "lagged",
         "write_error",
+        "reader_ended",
     }
 
 

@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from seatmap.changefeed import ChangeFeed
+from seatmap.changefeed import ChangeFeed, FeedEnded
 from seatmap.context import ServiceContext
 from seatmap.livekeys import generation_key, status_key, stream_key
 from seatmap.status import SeatStatus
@@ -128,5 +128,33 @@ async def test_a_recreated_stream_reloads_the_follower_and_resets_its_subscriber
         assert follower.status[7] == SeatStatus.SOLD
         assert follower.status[1] == follower.status[3] == SeatStatus.AVAILABLE
         assert follower.generation == entry.generation
+    finally:
+        await feed.close()
+
+
+async def test_a_follower_that_fails_ends_its_subscriptions_and_a_fresh_one_takes_over(
+    ctx: ServiceContext,
+) -> None:
+    """An entry the follower cannot decode stops it: subscribers get what was queued and
+    then FeedEnded (never a silent wait), and the next use of the event starts a new
+    follower from a fresh snapshot."""
+    event_id = 910_005
+    prefix = ctx.settings.redis_prefix
+    feed = await _feed(ctx, event_id)
+    try:
+        failed = await feed.follower(event_id)
+        async with feed.subscribe(event_id) as sub:
+            held = await _log(ctx, event_id, "hold", SeatStatus.HELD, [1])
+            garbled = {"kind": "hold", "status": "garbled", "seats": "2"}
+            await ctx.redis.xadd(stream_key(prefix, event_id), garbled)
+            assert (await asyncio.wait_for(sub.get(), 2)).id == held
+            with pytest.raises(FeedEnded):
+                await asyncio.wait_for(sub.get(), 3)
+        assert not failed.alive
+        await _log(ctx, event_id, "sold", SeatStatus.SOLD, [4])
+        fresh = await feed.follower(event_id)
+        assert fresh is not failed and fresh.alive and fresh.version > failed.version
+        await _until(lambda: fresh.status[4] == SeatStatus.SOLD)
+        assert fresh.status[1] == SeatStatus.HELD
     finally:
         await feed.close()

@@ -31,9 +31,7 @@ from seatmap.settings import Settings
 from tests.conftest import LiveServer
 from tests.venues import store_event
 from tests.viewer.conftest import (
-    BASE_ARGS,
     CHROMIUM,
-    WEBGL_ARGS,
     ViewerEvent,
     open_viewer,
     playwright_sync,
@@ -64,23 +62,15 @@ async def theatre_event(ctx: ServiceContext, settings: Settings) -> ViewerEvent:
     return ViewerEvent(event_id, venue)
 
 
+# The conftest's `browser`, `desktop_page` and `phone_page` launch Chromium on this driver.
 @pytest.fixture(scope="module")
 def playwright(theatre_event: ViewerEvent) -> Iterator[Any]:
-    """This module's Playwright driver: it needs only the theatre (made first)."""
+    """This module's Playwright driver: it needs only the theatre (made first), not the
+    stadium the conftest's driver waits for."""
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with playwright_sync.sync_playwright() as p:
         yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Any) -> Iterator[Any]:
-    """Headless Chromium with WebGL in software."""
-    b = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=BASE_ARGS + WEBGL_ARGS
-    )
-    yield b
-    b.close()
 
 
 def decode(png: bytes) -> RGB:
@@ -119,7 +109,8 @@ def seam_lines(rgb: RGB, threshold: int = 24, share: float = 0.5) -> list[tuple[
         before = a[:, :-2] if axis == 1 else a[:-2]
         after = a[:, 2:] if axis == 1 else a[2:]
         odd = (np.abs(mid - before).sum(axis=2) > threshold) & (
-            np.abs(mid - after).sum(axis=2) > threshold)
+            np.abs(mid - after).sum(axis=2) > threshold
+        )
         ratio = odd.mean(axis=0 if axis == 1 else 1)
         found += [(name, int(k) + 1) for k in np.flatnonzero(ratio >= share)]
     return found
@@ -128,8 +119,12 @@ def seam_lines(rgb: RGB, threshold: int = 24, share: float = 0.5) -> list[tuple[
 def map_inner_clip(page: Any, margin: int = 70) -> dict[str, float]:
     """The map's box less a margin (clear of the controls and the message bar)."""
     box = page.locator(".seatmap-map").bounding_box()
-    return {"x": box["x"] + margin, "y": box["y"] + margin,
-            "width": box["width"] - 2 * margin, "height": box["height"] - 2 * margin}
+    return {
+        "x": box["x"] + margin,
+        "y": box["y"] + margin,
+        "width": box["width"] - 2 * margin,
+        "height": box["height"] - 2 * margin,
+    }
 
 
 def test_the_deepest_zoom_is_the_pyramids_and_draws_tiles_pixel_for_pixel(
@@ -142,8 +137,10 @@ def test_the_deepest_zoom_is_the_pyramids_and_draws_tiles_pixel_for_pixel(
     seat = theatre_event.free_seats(1, skip=3)[0]
     x, y = theatre_event.place(seat)
     # Ask for more than there is (a wheel or pinch would): the map stops at the pyramid.
-    page.evaluate("([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})",
-                  [x, y, tile_json["maxzoom"] + 2])
+    page.evaluate(
+        "([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})",
+        [x, y, tile_json["maxzoom"] + 2],
+    )
     assert viewer_state(page, "v.map.getZoom()") == tile_json["maxzoom"]
     wait_for_tiles(page)
     # A tile wholly on the map, as the page shows it and as the server sent it.
@@ -183,8 +180,10 @@ def test_a_fractional_zoom_is_snapped_to_a_whole_one_with_no_seam_between_tiles(
     page = desktop_page
     open_viewer(page, live_server.url, theatre_event.event_id, "&lite=1")
     w, h = theatre_event.venue.width, theatre_event.venue.height
-    page.evaluate("([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})",
-                  [w / 2, h / 2, asked])
+    page.evaluate(
+        "([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})",
+        [w / 2, h / 2, asked],
+    )
     zoom = viewer_state(page, "v.map.getZoom()")
     assert zoom == round(zoom), zoom
     wait_for_tiles(page)
@@ -217,8 +216,14 @@ def test_the_seam_finder_sees_the_seams_of_a_scaled_tile_layer(
     assert found, "a layer scaled by a fraction shows seams between its tiles"
 
 
-def number_height_px(tile: RGB, cx: float, cy: float, radius: float, text: tuple[int, int, int],
-                     fill: tuple[int, int, int]) -> int:
+def number_height_px(
+    tile: RGB,
+    cx: float,
+    cy: float,
+    radius: float,
+    text: tuple[int, int, int],
+    fill: tuple[int, int, int],
+) -> int:
     """Height of the bounding box of a seat number's pixels inside the seat's disc.
 
     Number pixels are those nearer the number's colour than the disc's fill.
@@ -233,8 +238,9 @@ def number_height_px(tile: RGB, cx: float, cy: float, radius: float, text: tuple
     return int(rows.max() - rows.min() + 1) if rows.size else 0
 
 
-def seat_number_heights(base_url: str, event: ViewerEvent, seats: list[int], zoom: int,
-                        density: int) -> list[float]:
+def seat_number_heights(
+    base_url: str, event: ViewerEvent, seats: list[int], zoom: int, density: int
+) -> list[float]:
     """Each seat's number height in CSS pixels, read from its tile at a zoom and density."""
     venue = event.venue
     grid = grid_for(venue)
@@ -266,8 +272,9 @@ def test_seat_numbers_are_9px_high_where_a_click_holds_a_seat(
     zoom = viewer_state(page, "v.grid.detailZoom")
     # Below that zoom a click only zooms in; at it, a click holds.
     x, y = theatre_event.place(seats[0])
-    page.evaluate("([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})",
-                  [x, y, zoom])
+    page.evaluate(
+        "([x, y, z]) => window.seatmapViewer.map.setView([y, x], z, {animate: false})", [x, y, zoom]
+    )
     wait_for_seat_drawn(page, seats[0])
     page.mouse.click(*seat_page_point(page, theatre_event, seats[0]))
     page.wait_for_function(f"() => window.seatmapViewer.cart.has({seats[0]})", timeout=5000)
@@ -275,25 +282,19 @@ def test_seat_numbers_are_9px_high_where_a_click_holds_a_seat(
     assert min(heights) >= MIN_NUMBER_PX, heights
 
 
-@pytest.fixture
-def theatre_phone(browser: Any) -> Iterator[Any]:
-    """A 360x640 touch screen at device scale 2."""
-    context = browser.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
-    yield context.new_page()
-    context.close()
-
-
 def test_seat_numbers_are_9px_high_where_a_finger_holds_a_seat(
-    theatre_phone: Any, live_server: LiveServer, theatre_event: ViewerEvent
+    phone_page: Any, live_server: LiveServer, theatre_event: ViewerEvent
 ) -> None:
-    page = theatre_phone
+    page = phone_page
     open_viewer(page, live_server.url, theatre_event.event_id)
     seats = theatre_event.free_seats(6, skip=4)
     seat = seats[0]
     x, y = theatre_event.place(seat)
-    page.evaluate("([x, y]) => { const v = window.seatmapViewer;"
-                  " v.map.setView([y, x], v.grid.detailZoom, {animate: false}); }", [x, y])
+    page.evaluate(
+        "([x, y]) => { const v = window.seatmapViewer;"
+        " v.map.setView([y, x], v.grid.detailZoom, {animate: false}); }",
+        [x, y],
+    )
     wait_for_seat_drawn(page, seat)
     zoom = viewer_state(page, "v.map.getZoom()")
     tap_seat(page, theatre_event, seat)
