@@ -169,7 +169,8 @@ def line(name: str, r: RunResult) -> str:
         f"{name:<9} {r.connected:>6}/{r.clients} conns  {r.memory_per_connection_kb:5.2f} KB/conn  "
         f"{r.deliveries_per_s:>9,.0f} deliveries/s  {r.deliveries_per_cpu_s:>9,.0f} per server "
         f"CPU-s  latency p50 {statistics.median(lat):.0f} / p99 {p99:.0f} / max {lat[-1]:.0f} ms "
-        f"({len(r.latencies_ms)} timed)  lost {r.lost}  duplicated {r.duplicated}  "
+        f"({len(r.latencies_ms)} timed)  lost {r.lost} ({r.clients_short} clients short, "
+        f"{r.streams_closed} streams closed)  duplicated {r.duplicated}  "
         f"holds {r.holds}  server CPU {r.server_cpu_s:.1f} s  "
         f"generators CPU {r.generator_cpu_s:.1f} s"
     )

@@ -7,7 +7,8 @@ SPEC_JSON: {"targets": [[host, port], ...], "paths": [...], "clients": N,
 targets[i % len(targets)] from sources[i % len(sources)] and follows
 paths[i % len(paths)]. It prints `CONNECTED n` once every client got its
 response head, then reads until a line arrives on stdin, and prints one JSON
-line: per path, the data messages each client received; per instrumented client
+line: per path, the data messages each client received (and those of the clients
+whose stream the server closed); per instrumented client
 (the first K), when each held seat's message arrived (time.monotonic(), which
 is one clock for every process of the machine).
 
@@ -40,6 +41,7 @@ class StreamClient(asyncio.Protocol):
         self.arrivals: dict[int, float] = {}
         self._tail = b""
         self._seen_head = False
+        self.closed = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -68,6 +70,7 @@ class StreamClient(asyncio.Protocol):
         self._tail = chunk[-5:]
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = self._seen_head
         if not self.head.done():
             self.head.set_exception(ConnectionError("closed before the response head"))
 
@@ -112,14 +115,18 @@ async def run(spec: dict[str, Any]) -> None:
     print(f"CONNECTED {ok}", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)
     per_path: dict[int, list[int]] = {}
+    closed: dict[int, list[int]] = {}  # per path: the message counts of streams that closed
     for path_index, client in clients:
         per_path.setdefault(path_index, []).append(client.messages)
+        if client.closed:
+            closed.setdefault(path_index, []).append(client.messages)
     arrivals = [
         {"path": p, "arrivals": {str(k): v for k, v in c.arrivals.items()}}
         for p, c in clients
         if c.instrumented
     ]
-    print(json.dumps({"messages": per_path, "instrumented": arrivals}), flush=True)
+    report = {"messages": per_path, "closed": closed, "instrumented": arrivals}
+    print(json.dumps(report), flush=True)
     for _, client in clients:
         if client.transport is not None:
             client.transport.close()

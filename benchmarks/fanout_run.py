@@ -44,6 +44,8 @@ class RunResult:
     lost: int
     duplicated: int
     latencies_ms: list[float] = field(default_factory=list)
+    clients_short: int = 0  # clients that missed at least one message
+    streams_closed: int = 0  # streams the server ended during the run
     server_cpu_s: float = 0.0
     generator_cpu_s: float = 0.0
 
@@ -193,6 +195,8 @@ def measure(
                 result.deliveries += got
                 result.lost += max(0, want - got)
                 result.duplicated += max(0, got - want)
+                result.clients_short += got < want
+        result.streams_closed += sum(len(c) for c in report["closed"].values())
         for client in report["instrumented"]:
             event_id = event_ids[client["path"]]
             for seat, arrived in client["arrivals"].items():

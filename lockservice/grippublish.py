@@ -49,6 +49,11 @@ GRIP_LEASE_MS = 3000
 RENEW_EVERY_S = GRIP_LEASE_MS / 3000
 MAX_ITEMS_PER_REQUEST = 500
 CATCH_UP_BATCH = 500
+# A publish request that fails is sent again this many times in all, after 0.2, 0.4 s:
+# a proxy that missed an item would otherwise hold its connections until a client
+# notices the gap.
+PUBLISH_ATTEMPTS = 3
+PUBLISH_RETRY_S = 0.2
 
 # KEYS[1] lease. ARGV[1] node id, ARGV[2] lease ms. Returns 1 when this node holds the
 # lease afterwards (taken now or renewed), 0 when another node holds it.
@@ -187,6 +192,26 @@ class GripPublisher:
         self._queue.put_nowait((view.event.id, entry.id, item))
         return at
 
+    async def _post(self, url: str, body: dict[str, Any]) -> bool:
+        """Publish one request to one proxy, retried a few times; False if it never went.
+
+        A retry of a request that did arrive is harmless: the proxy drops items whose
+        id it has seen (`id_cache_ttl`).
+        """
+        assert self._http is not None
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                response = await self._http.post(url, json=body)
+                if response.status_code < 300:
+                    return True
+                problem = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                problem = repr(exc)
+            log.warning("GRIP publish to %s failed (attempt %d): %s", url, attempt + 1, problem)
+            await asyncio.sleep(PUBLISH_RETRY_S * 2**attempt)
+        log.error("GRIP publish to %s gave up after %d attempts", url, PUBLISH_ATTEMPTS)
+        return False
+
     async def _flush_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
@@ -195,13 +220,8 @@ class GripPublisher:
             await self._send(batch)
 
     async def _send(self, batch: list[tuple[int, str, dict[str, Any]]]) -> None:
-        assert self._http is not None
         body = {"items": [item for _, _, item in batch]}
-        for url in self._urls:
-            with contextlib.suppress(httpx.HTTPError):
-                response = await self._http.post(url, json=body)
-                if response.status_code >= 300:
-                    log.warning("GRIP publish to %s: HTTP %d", url, response.status_code)
+        await asyncio.gather(*(self._post(url, body) for url in self._urls))
         self.published += len(batch)
         newest: dict[int, str] = {}
         for event_id, entry_id, _ in batch:
