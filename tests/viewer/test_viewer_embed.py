@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer, free_port
-from tests.viewer.conftest import ViewerEvent, screenshot
+from tests.viewer.conftest import RuleEvents, ViewerEvent, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -174,5 +174,49 @@ def test_a_partner_page_on_another_origin_drives_the_embed_and_keeps_its_holds(
         page.click("#release")
         frame.wait_for_function("() => window.seatmapViewer.cart.mine().size === 0")
         assert "seatreleased" in partner_log(page)
+    finally:
+        context.close()
+
+
+def test_the_partner_page_hears_a_hold_expiring_and_then_expired(
+    browser: Any,
+    live_server: LiveServer,
+    viewer_event: ViewerEvent,
+    rule_events: RuleEvents,
+    partner_site: str,
+) -> None:
+    viewer_origin = f"http://localhost:{live_server.port}"
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    context.add_init_script(BLOCK_FRAME_STORAGE % viewer_origin)
+    page = context.new_page()
+    try:
+        # Holds here last 35 s: the 30 s warning comes after about 5 s.
+        page.goto(
+            f"{partner_site}/embed-example.html?viewer={viewer_origin}"
+            f"&event={rule_events.warn_soon}"
+        )
+        frame = seat_frame(page)
+        (seat,) = viewer_event.free_seats(1, skip=97)
+        frame.evaluate(f"() => window.seatmapViewer.cart.hold({seat})")
+        page.wait_for_function(
+            "() => document.getElementById('log').textContent.includes('holdexpiring')",
+            timeout=15_000,
+        )
+        assert "s left)" in page.inner_text("#cart")
+        frame.evaluate("() => window.seatmapViewer.cart.releaseAll()")
+
+        # Holds here last 10 s and cannot be extended: the partner hears them end.
+        page.goto(
+            f"{partner_site}/embed-example.html?viewer={viewer_origin}"
+            f"&event={rule_events.expire_soon}"
+        )
+        frame = seat_frame(page)
+        frame.evaluate(f"() => window.seatmapViewer.cart.hold({seat})")
+        frame.wait_for_function("() => window.seatmapViewer.cart.mine().size === 1")
+        page.wait_for_function(
+            "() => document.getElementById('log').textContent.includes('holdexpired')",
+            timeout=20_000,
+        )
+        assert held_in(frame) == []
     finally:
         context.close()
