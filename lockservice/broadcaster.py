@@ -40,7 +40,8 @@ from lockservice.ssewire import (
     sse_message,
     stream_id,
 )
-from seatmap.changefeed import ChangeEntry, FeedEnded, Subscription, parse_entry
+from seatmap.changeentry import decode_entry
+from seatmap.changefeed import ChangeEntry, FeedEnded, Subscription
 from seatmap.context import EventView, ServiceContext
 from seatmap.errors import ServiceUnavailable
 from seatmap.livekeys import generation_key, stream_key
@@ -80,6 +81,8 @@ class Broadcaster:
         self._ready = asyncio.Event()
         self._on_end = on_end
         self._stopping = False
+        # When a stream last started or ended here (loop time): the hub stops idle ones.
+        self.used_at = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._run(), name=f"sse-broadcast-{self.event_id}")
         self._task.add_done_callback(self._reader_done)
 
@@ -253,7 +256,10 @@ class Broadcaster:
         if token is None or token.decode() != generation or self.recent.floor != floor:
             return  # the Stream or the window changed meanwhile: nothing to add
         older: Any = raw
-        self.recent.add_older([parse_entry(i, f, generation) for i, f in older])
+        metrics = self.ctx.metrics  # an entry nobody can decode was skipped live too
+        decoded = (decode_entry(self.event_id, i, f, generation, "sse_resume", metrics)
+                   for i, f in older)  # fmt: skip
+        self.recent.add_older([entry for entry in decoded if entry is not None])
 
     async def stop(self) -> None:
         """Stop following the event."""

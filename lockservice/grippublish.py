@@ -38,7 +38,7 @@ import httpx
 from lockservice.grip import channel_name
 from lockservice.keys import event_keys, grip_keys
 from lockservice.ssewire import position, stream_id
-from seatmap.changefeed import ChangeEntry, parse_entry
+from seatmap.changeentry import ChangeEntry, decode_entry
 from seatmap.context import EventView, ServiceContext
 from seatmap.redisclient import REDIS_UNAVAILABLE
 
@@ -133,6 +133,8 @@ class GripPublisher:
                 raise
             except REDIS_UNAVAILABLE as exc:
                 log.warning("GRIP lease of event %d: %s: %s", event_id, type(exc).__name__, exc)
+            except Exception:  # a bug: say so, and lead again from the recorded position
+                log.exception("GRIP publishing of event %d failed", event_id)
             await asyncio.sleep(RENEW_EVERY_S)
 
     async def _publish_while_leading(self, event_id: int, lease_key: str) -> None:
@@ -168,14 +170,16 @@ class GripPublisher:
         # SSE ids carry the Stream's generation (lockservice.ssewire), as live entries do.
         generation = (await self._ctx.feed.follower(event_id)).generation
         prev = position(last_id, generation)
+        metrics = self._ctx.metrics
         while True:
             batch: Any = await self._ctx.redis.xrange(
                 log_key, min=f"({last_id}", count=CATCH_UP_BATCH
             )
             for entry_id, fields in batch:
-                entry = parse_entry(entry_id, fields, generation)
-                prev = self._enqueue(view, entry, prev)
-                last_id = entry.id
+                last_id = entry_id.decode()
+                entry = decode_entry(event_id, entry_id, fields, generation, "grip", metrics)
+                if entry is not None:  # the follower skips it too: live streams never had it
+                    prev = self._enqueue(view, entry, prev)
             if len(batch) < CATCH_UP_BATCH:
                 return last_id, prev
 

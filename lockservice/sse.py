@@ -18,8 +18,10 @@ it stay open once nothing more can come: when a broadcaster's reader ends
 unexpectedly (its change feed stopped, a bug), the hub forgets that broadcaster
 and ends each of its streams with a retry hint (counted as a "reader_ended" drop),
 and the reconnecting clients get a new broadcaster, or 503 + Retry-After if none
-can follow the event yet. Requests signed by a GRIP proxy get the catch-up and
-are then handed to the proxy (`lockservice.grip`).
+can follow the event yet. A broadcaster that has had no stream for `idle_s` is
+stopped (checked with every heartbeat), so the change feed can stop following an
+event nobody watches any more. Requests signed by a GRIP proxy get the catch-up
+and are then handed to the proxy (`lockservice.grip`).
 """
 
 from __future__ import annotations
@@ -52,14 +54,18 @@ RETRY = f"retry: {RETRY_MS}\n\n".encode()
 SHUTDOWN = f"retry: {RETRY_MS}\n: server restarting\n\n".encode()
 READER_ENDED = f"retry: {RETRY_MS}\n: live updates interrupted\n\n".encode()
 CATCH_UP_TURNS = 32
+BROADCASTER_IDLE_S = 300.0  # a broadcaster without streams this long is stopped
 
 
 class StreamHub:
     """This process's broadcasters (one per event), snapshots, heartbeats, and the end."""
 
-    def __init__(self, ctx: ServiceContext, heartbeat_s: float) -> None:
+    def __init__(
+        self, ctx: ServiceContext, heartbeat_s: float, idle_s: float = BROADCASTER_IDLE_S
+    ) -> None:
         self.ctx = ctx
         self.heartbeat_s = heartbeat_s
+        self.idle_s = idle_s
         self.broadcasters: dict[int, Broadcaster] = {}
         self.snapshots = SnapshotReader(ctx)
         self.turns = asyncio.Semaphore(CATCH_UP_TURNS)  # catch-ups being sent at once
@@ -74,7 +80,7 @@ class StreamHub:
             self._task = asyncio.create_task(self._beat(), name="sse-heartbeat")
 
     async def broadcaster(self, view: EventView) -> Broadcaster:
-        """The running broadcaster of an event, started on first use."""
+        """The running broadcaster of an event, started on first use; it counts as used now."""
         found = self.broadcasters.get(view.event.id)
         if found is None or not found.alive:
             async with self._lock:
@@ -83,6 +89,7 @@ class StreamHub:
                     found = Broadcaster(self.ctx, view, on_end=self._reader_ended)
                     self.broadcasters[view.event.id] = found
         await found.ready()
+        found.used_at = asyncio.get_running_loop().time()
         return found
 
     async def _beat(self) -> None:
@@ -91,6 +98,17 @@ class StreamHub:
             for broadcaster in list(self.broadcasters.values()):
                 if broadcaster.alive:
                     broadcaster.broadcast(None, HEARTBEAT)
+            await self._stop_idle()
+
+    async def _stop_idle(self) -> None:
+        """Stop every broadcaster that has had no stream for `idle_s`."""
+        now = asyncio.get_running_loop().time()
+        idle = [b for b in self.broadcasters.values()
+                if not b.connections and now - b.used_at >= self.idle_s]  # fmt: skip
+        for broadcaster in idle:  # forgotten first: no new stream is given a stopping one
+            del self.broadcasters[broadcaster.event_id]
+        for broadcaster in idle:
+            await broadcaster.stop()
 
     def _reader_ended(self, broadcaster: Broadcaster) -> None:
         """Forget a broadcaster whose reader ended and end its streams with a retry hint:
@@ -166,6 +184,7 @@ class EventStream:
             if conn is not None:
                 conn.stop()
                 broadcaster.connections.discard(conn)
+                broadcaster.used_at = asyncio.get_running_loop().time()
                 self._ctx.metrics.sse_connections.dec()
 
     def _dropped(self, reason: str) -> None:

@@ -26,7 +26,8 @@ from typing import Any
 from httpkit.errors import is_backend_fault
 from lockservice.webhooks_payloads import CHANGE_KINDS, change_body, change_message_id, entry_time
 from lockservice.webhooks_store import Change, enqueue_changes
-from seatmap.changefeed import GENERATION_BYTES, parse_entry
+from seatmap.changeentry import decode_entry, skip_entry
+from seatmap.changefeed import GENERATION_BYTES
 from seatmap.context import ServiceContext
 from seatmap.livekeys import generation_key, stream_key
 
@@ -132,10 +133,17 @@ class OutboxFeed:
                 last_id = cursor[1] if generation == cursor[0] else START
             view = await self.ctx.catalog.get(event_id)
             changes = []
+            metrics = self.ctx.metrics
             for raw_id, fields in entries:
-                entry = parse_entry(raw_id, fields, generation)
+                # An entry that cannot be decoded is read past: it would stop the cursor for good.
+                entry = decode_entry(event_id, raw_id, fields, generation, "webhooks", metrics)
+                if entry is None:
+                    continue
                 kind = CHANGE_KINDS.get(entry.kind)
                 if kind is None or not entry.seats.size:
+                    continue
+                if int(entry.seats.max()) >= view.venue.seat_count:
+                    skip_entry(event_id, raw_id, "webhooks", metrics, "a seat the venue lacks")
                     continue
                 body = change_body(
                     view.venue, kind=kind, event_id=event_id, generation=generation,

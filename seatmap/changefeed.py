@@ -1,46 +1,39 @@
 """Follow each event's change log once per process and fan it out locally.
 
-One `ChangeFeed` per process keeps, for every event in use, a numpy array of
-seat statuses that is current to within one Stream read, and hands every
-change-log entry to local subscribers (the SSE broadcaster, the GRIP publisher).
-It reads a snapshot (status bytes, newest Stream id and the Stream's generation
-token) in one MULTI/EXEC, then follows the Stream from that id, so no change is
-missed or applied twice.
+One `ChangeFeed` per process keeps, for every event in use, an `EventFollower`
+(`seatmap.eventfollower`): a numpy array of seat statuses that is current to
+within one Stream read, handing every change-log entry to local subscribers
+(the SSE broadcaster, the GRIP publisher). An event starts being followed on
+first use (`follower`, `statuses`, `subscribe`).
 
-A follower never skips entries silently. After every read it checks the
-generation token kept beside the Stream (`seatmap.livekeys.generation_key`): a
-new or missing token means the Stream was lost and recreated (Redis restarted
-empty, a flush), so it reloads the snapshot and hands subscribers a `reset`
-entry, as it does for a `reset` entry in the log itself. After a lost connection
-it goes on from its last id if the generation is unchanged and that entry is
-still in the Stream, and otherwise reloads and resets likewise. While Redis is
-away the last known statuses stay in memory. Each read is reported to the
-event's `FeedGauges` (change-log lag, seats by status) when the feed has metrics.
+A follower whose reader failed (see `seatmap.eventfollower`) is replaced by a
+fresh one, from a new snapshot, the next time its event is used.
 
-A follower whose reader stops for anything but Redis being away (an entry it
-cannot decode, a bug) is logged, ends its subscriptions (`Subscription.get`
-raises `FeedEnded`, so no subscriber waits for entries that will never come) and
-is replaced by a fresh one, from a new snapshot, the next time its event is used.
+A follower costs a blocking XREAD and a GET every second on one of the
+process's bounded Redis connections, so one that has had no subscriber and was
+not asked for during `idle_s` is stopped and dropped by a sweep that runs while
+the feed follows anything. The next use of its event starts a new one.
+
+Caches compare follower `version`s (`tileserver.livestate`, `tileserver.hot`),
+so versions only go up: the follower that takes over from a failed or dropped
+one starts above every version the old one had, and the old one's version moves
+once more when it is retired, so nothing cached against it stays current.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from seatmap.changeentry import ChangeEntry, parse_entry, reset_entry
-from seatmap.feedgauges import FeedGauges
+from seatmap.eventfollower import GENERATION_BYTES, EventFollower
 from seatmap.feedsubscription import FeedEnded, Subscription
-from seatmap.livekeys import generation_key, status_key, stream_key
 from seatmap.metrics import Metrics
-from seatmap.redisclient import REDIS_UNAVAILABLE, RedisClient
+from seatmap.redisclient import RedisClient
 
 __all__ = [
     "GENERATION_BYTES",
@@ -53,175 +46,14 @@ __all__ = [
     "reset_entry",
 ]
 
-log = logging.getLogger(__name__)
-
-RawEntry = tuple[bytes, dict[bytes, bytes]]
-READ_BLOCK_MS = 1000
-READ_COUNT = 500
-RETRY_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
-STOP_TIMEOUT_S = 5.0
-GENERATION_BYTES = 6  # a random token per life of a Stream: 12 hex digits
-
-
-class EventFollower:
-    """Status array and subscribers of one event, kept current by one reader task."""
-
-    def __init__(self, redis: RedisClient, prefix: str, event_id: int, seat_count: int) -> None:
-        self.redis = redis
-        self.event_id = event_id
-        self.seat_count = seat_count
-        self.status: npt.NDArray[np.uint8] = np.zeros(seat_count, dtype=np.uint8)
-        self.last_id = "0-0"
-        self.generation = ""
-        self.has_state = False  # the status key existed at the last snapshot
-        self.version = 0
-        self.subscribers: set[Subscription] = set()
-        self.ready = asyncio.Event()
-        self.connected = False
-        self._status_key = status_key(prefix, event_id)
-        self._stream_key = stream_key(prefix, event_id)
-        self._generation_key = generation_key(prefix, event_id)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self.gauges: FeedGauges | None = None
-
-    @property
-    def alive(self) -> bool:
-        """Whether the reader task is running (False once stopped, or failed)."""
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        """Start the reader task (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"changefeed-{self.event_id}")
-            self._task.add_done_callback(self._reader_done)
-
-    def _reader_done(self, task: asyncio.Task[None]) -> None:
-        """Tell every subscriber that nothing more will come, saying why if it failed."""
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error(
-                "change feed of event %s stopped: %s: %s; its %d subscribers are ended",
-                self.event_id, type(exc).__name__, exc, len(self.subscribers), exc_info=exc,
-            )  # fmt: skip
-        for sub in list(self.subscribers):
-            sub.end()
-
-    async def stop(self) -> None:
-        """Stop the reader task, within about STOP_TIMEOUT_S."""
-        task = self._task
-        if task is None:
-            return
-        self._stopping = True
-        # redis-py's own timeouts can swallow one cancellation, so cancel until it ends.
-        deadline = asyncio.get_running_loop().time() + STOP_TIMEOUT_S
-        while not task.done() and asyncio.get_running_loop().time() < deadline:
-            task.cancel()
-            await asyncio.wait({task}, timeout=0.1)
-        self._task = None
-
-    async def load_snapshot(self) -> None:
-        """Read status bytes, newest Stream id and generation atomically, replacing local state.
-
-        A missing generation token is created here, in the same transaction.
-        """
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._generation_key, secrets.token_hex(GENERATION_BYTES), nx=True)
-            pipe.get(self._generation_key)
-            pipe.get(self._status_key)
-            pipe.xrevrange(self._stream_key, count=1)
-            _, generation, raw, newest = await pipe.execute()
-        status = np.zeros(self.seat_count, dtype=np.uint8)
-        if raw:
-            data = np.frombuffer(raw, dtype=np.uint8)[: self.seat_count]
-            status[: data.size] = data
-        self.status = status
-        self.has_state = raw is not None
-        self.generation = generation.decode()
-        self.last_id = newest[0][0].decode() if newest else "0-0"
-        self.version += 1
-
-    def apply(self, entry: ChangeEntry) -> None:
-        """Apply one entry to the status array and hand it to subscribers."""
-        if entry.kind != "reset" and entry.seats.size:
-            valid = entry.seats[(entry.seats >= 0) & (entry.seats < self.seat_count)]
-            self.status[valid] = entry.status
-        self.last_id = entry.id
-        self.version += 1
-        for sub in list(self.subscribers):
-            sub.deliver(entry)
-
-    async def _resync(self, why: str) -> None:
-        """Reload the snapshot and tell subscribers to reload too."""
-        old = self.generation
-        await self.load_snapshot()
-        log.warning(
-            "change log of event %s: %s; reloaded at %s (generation %s -> %s)",
-            self.event_id, why, self.last_id, old, self.generation,
-        )  # fmt: skip
-        self.apply(reset_entry(self.last_id, self.generation))
-
-    async def _continuous(self) -> bool:
-        """After a lost connection: whether reading on from `last_id` misses nothing."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(self._generation_key)
-            pipe.xrange(self._stream_key, min=self.last_id, max=self.last_id)
-            generation, found = await pipe.execute()
-        same = generation is not None and generation.decode() == self.generation
-        return same and (self.last_id == "0-0" or bool(found))
-
-    async def _read(self) -> None:
-        """One blocking read; entries are applied only if the Stream is still the same one."""
-        reply = await self.redis.xread(
-            {self._stream_key: self.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
-        )
-        # Read after the entries: if they came from a recreated Stream, the token changed.
-        generation: Any = await self.redis.get(self._generation_key)
-        if generation is None or generation.decode() != self.generation:
-            await self._resync("the Stream was recreated")
-            return
-        streams = cast(list[tuple[bytes, list[RawEntry]]], reply or [])
-        newest: bytes | None = None
-        for _stream, entries in streams:
-            for newest, fields in entries:
-                entry = parse_entry(newest, fields, self.generation)
-                if entry.kind == "reset":
-                    await self._resync("a reset entry")
-                    return
-                self.apply(entry)
-        if self.gauges is not None:
-            self.gauges.observe(newest, self.status)
-
-    async def _run(self) -> None:
-        attempt = 0
-        lost = False
-        while not self._stopping:
-            try:
-                if not self.generation:  # no snapshot yet
-                    first = not self.ready.is_set()
-                    await self.load_snapshot()
-                    if not first:  # subscribers started from nothing meanwhile
-                        self.apply(reset_entry(self.last_id, self.generation))
-                elif lost and not await self._continuous():
-                    await self._resync("entries may be gone after a lost connection")
-                lost = False
-                self.connected = True
-                self.ready.set()
-                await self._read()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except REDIS_UNAVAILABLE as exc:
-                self.connected = False
-                lost = True
-                self.ready.set()  # serve the last known statuses meanwhile
-                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
-                attempt += 1
-                log.warning("change feed of event %s lost Redis: %s", self.event_id, exc)
-                await asyncio.sleep(delay)
+FOLLOWER_IDLE_S = 300.0  # a follower nobody used for this long is stopped
+SWEEP_EVERY_MAX_S = 30.0  # idle followers are looked for at least this often
+READY_TIMEOUT_S = 5.0  # how long `follower` waits for a new follower's first snapshot
 
 
 class ChangeFeed:
-    """All followed events of this process; events start being followed on first use."""
+    """All followed events of this process; events start being followed on first use and
+    stop being followed after `idle_s` without use."""
 
     def __init__(
         self,
@@ -229,33 +61,42 @@ class ChangeFeed:
         prefix: str,
         seat_count_of: Callable[[int], Awaitable[int]],
         metrics: Metrics | None = None,
+        idle_s: float = FOLLOWER_IDLE_S,
     ) -> None:
+        if idle_s <= 0:
+            raise ValueError(f"idle_s must be positive, not {idle_s}")
         self.redis = redis
         self.prefix = prefix
+        self.idle_s = idle_s
         self._seat_count_of = seat_count_of
         self._metrics = metrics
         self._followers: dict[int, EventFollower] = {}
+        # The version the next follower of an event starts from, once one was dropped.
+        self._next_version: dict[int, int] = {}
+        self._dropping: set[EventFollower] = set()  # dropped, their reader not yet stopped
         self._lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def follower(self, event_id: int) -> EventFollower:
         """The running follower of an event, started and snapshotted if new (or if the
-        previous one failed)."""
+        previous one failed); it counts as used now."""
         found = self._followers.get(event_id)
         if found is None or not found.alive:
             async with self._lock:
                 failed = found = self._followers.get(event_id)
                 if found is None or not found.alive:
                     count = await self._seat_count_of(event_id)
-                    found = EventFollower(self.redis, self.prefix, event_id, count)
-                    if failed is not None:  # caches compare versions: they only go up
-                        found.version = failed.version
-                    if self._metrics is not None:
-                        found.gauges = FeedGauges(self._metrics, event_id)
+                    found = EventFollower(self.redis, self.prefix, event_id, count, self._metrics)
+                    found.version = self._next_version.pop(event_id, 0)
+                    if failed is not None:
+                        found.version = max(found.version, failed.retire())
                     found.start()
                     self._followers[event_id] = found
+                    self._start_sweeper()
+        found.used_at = asyncio.get_running_loop().time()
         if not found.ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(found.ready.wait(), timeout=5.0)
+            await found.wait_ready(READY_TIMEOUT_S)
+            found.used_at = asyncio.get_running_loop().time()
         return found
 
     async def statuses(self, event_id: int) -> npt.NDArray[np.uint8]:
@@ -264,7 +105,8 @@ class ChangeFeed:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, event_id: int) -> AsyncIterator[Subscription]:
-        """Receive every entry applied from now on, until the context exits."""
+        """Receive every entry applied from now on, until the context exits; the event
+        stays followed meanwhile."""
         follower = await self.follower(event_id)
         sub = Subscription()
         follower.subscribers.add(sub)
@@ -274,13 +116,49 @@ class ChangeFeed:
             yield sub
         finally:
             follower.subscribers.discard(sub)
+            follower.used_at = asyncio.get_running_loop().time()
 
     def subscriber_count(self) -> int:
         """Number of local subscribers across all events."""
         return sum(len(f.subscribers) for f in self._followers.values())
 
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep(), name="changefeed-sweep")
+
+    async def _sweep(self) -> None:
+        """Drop idle followers, for as long as there are followers."""
+        every_s = min(self.idle_s / 2, SWEEP_EVERY_MAX_S)
+        while self._followers:
+            await asyncio.sleep(every_s)
+            await self._drop_idle()
+
+    async def _drop_idle(self) -> None:
+        """Stop and forget every follower without subscribers that was not used for
+        `idle_s`."""
+        now = asyncio.get_running_loop().time()
+        idle = [
+            f for f in self._followers.values()
+            if not f.subscribers and now - f.used_at >= self.idle_s
+        ]  # fmt: skip
+        # Forgotten before anything is awaited, so no caller is handed a stopping one.
+        for follower in idle:
+            del self._followers[follower.event_id]
+            self._next_version[follower.event_id] = follower.retire()
+            self._dropping.add(follower)
+        try:
+            await asyncio.gather(*(f.stop() for f in idle))
+        finally:
+            self._dropping.difference_update(idle)
+
     async def close(self) -> None:
         """Stop following every event."""
-        followers = list(self._followers.values())
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        followers = [*self._followers.values(), *self._dropping]
         self._followers.clear()
+        self._dropping.clear()
         await asyncio.gather(*(f.stop() for f in followers))

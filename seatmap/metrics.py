@@ -27,6 +27,9 @@ FAST_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.
 REQUEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 RECONCILE_KINDS = ("rebuild", "sold", "blocked", "available")
 SSE_DROP_REASONS = ("lagged", "write_error", "reader_ended")
+# Who skipped an undecodable change-log entry: the in-process follower (live maps and
+# streams), the SSE resume window read, the GRIP catch-up, the webhook outbox feed.
+CHANGELOG_READERS = ("follower", "sse_resume", "grip", "webhooks")
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +48,7 @@ class Metrics:
     sse_connections: Gauge
     sse_drops: Counter
     changelog_lag_seconds: Gauge
+    changelog_bad_entries: Counter
     seats: Gauge
     reconcile_corrections: Counter
     sweeper_lag_seconds: Gauge
@@ -119,6 +123,12 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             registry=reg,
             multiprocess_mode="livemax",
         ),
+        changelog_bad_entries=Counter(
+            "seatmap_changelog_bad_entries",
+            "Change-log entries a reader could not decode and skipped",
+            ["reader"],
+            registry=reg,
+        ),
         seats=Gauge(
             "seatmap_seats",
             "Seats by live status, per event this process follows",
@@ -145,6 +155,8 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         metrics.reconcile_corrections.labels(kind)
     for reason in SSE_DROP_REASONS:
         metrics.sse_drops.labels(reason)
+    for reader in CHANGELOG_READERS:
+        metrics.changelog_bad_entries.labels(reader)
     return metrics
 
 
