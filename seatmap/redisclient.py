@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any, TypeAlias
@@ -34,6 +35,8 @@ from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
 
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
+
+log = logging.getLogger(__name__)
 
 # Everything that means "Redis is unreachable or not serving this slot right now" (not a bug):
 # redis-py's errors, the cluster client's own (slot not covered, no node reachable), sockets.
@@ -62,6 +65,38 @@ class QueueingRedisCluster(RedisCluster):
         self.pool_timeout_s = pool_timeout_s
         self.max_connections = int(kwargs.get("max_connections", MAX_CONNECTIONS))
         self._turns = asyncio.Semaphore(self.max_connections)
+        self._refreshing: asyncio.Task[None] | None = None
+
+    async def initialize(
+        self,
+        additional_startup_nodes_info: list[tuple[str, int]] | None = None,
+        last_failed_node_name: str | None = None,
+    ) -> QueueingRedisCluster:
+        """Fetch the slot map before first use; later, refresh it in the background.
+
+        redis-py refreshes the map under a lock that every command waits for, asking
+        the nodes in random order: with one master hung (accepting, never answering),
+        each refresh that asks it first would stall the commands of every other master
+        for a socket timeout, again after each of its timeouts. Once a map is in hand,
+        commands keep using it while one refresh at a time runs beside them; MOVED
+        replies are still followed at once.
+        """
+        if not self._initialize:
+            return self
+        if not self.nodes_manager.slots_cache:
+            await super().initialize(additional_startup_nodes_info, last_failed_node_name)
+            return self
+        self._initialize = False
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._refresh(last_failed_node_name))
+        return self
+
+    async def _refresh(self, last_failed_node_name: str | None) -> None:
+        try:
+            await self.nodes_manager.initialize(last_failed_node_name=last_failed_node_name)
+        except Exception as exc:  # the map in hand stays; the next failure tries again
+            log.warning("Redis Cluster slot map refresh failed: %s: %s", type(exc).__name__, exc)
+            self._initialize = True
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
