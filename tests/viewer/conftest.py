@@ -61,6 +61,19 @@ class ViewerEvent:
                 out.append(index)
         return out[skip : skip + count]
 
+    def gap_rule_seat(self, first_row: int) -> tuple[int, list[int]]:
+        """The second seat of the first plain row (8+ seats, its first four plain) from
+        row `first_row` on: holding it alone would leave the first seat as a single gap.
+        Returns that seat and the row's seats."""
+        seats = self.venue.seats
+        row = next(
+            r
+            for r in self.venue.rows[first_row:]
+            if len(r.seat_indices) >= 8
+            and not any(seats.accessible[i] or seats.seat_type[i] for i in r.seat_indices[:4])
+        )
+        return int(row.seat_indices[1]), [int(i) for i in row.seat_indices]
+
     def place(self, seat_index: int) -> tuple[float, float]:
         """A seat's centre in venue units."""
         return float(self.venue.seats.x[seat_index]), float(self.venue.seats.y[seat_index])

@@ -10,6 +10,7 @@ page hands the session back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import re
@@ -57,6 +58,25 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Say nothing."""
 
 
+@contextlib.contextmanager
+def partner_page(browser: Any, live_server: LiveServer) -> Iterator[tuple[Any, Any, str]]:
+    """A 900x900 page whose frames of the seat map's origin get no storage: (context,
+    page, the seat map's origin, localhost, so another site than the partner's)."""
+    viewer_origin = f"http://localhost:{live_server.port}"
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    context.add_init_script(BLOCK_FRAME_STORAGE % viewer_origin)
+    try:
+        yield context, context.new_page(), viewer_origin
+    finally:
+        context.close()
+
+
+def open_partner_page(page: Any, partner_site: str, viewer_origin: str, event_id: int) -> Any:
+    """docs/embed-example.html embedding the event; the seat map's frame once it paints."""
+    page.goto(f"{partner_site}/embed-example.html?viewer={viewer_origin}&event={event_id}")
+    return seat_frame(page)
+
+
 def seat_frame(page: Any) -> Any:
     """The seat map's frame once its viewer has painted tiles."""
     page.wait_for_function(
@@ -83,16 +103,8 @@ def partner_log(page: Any) -> str:
 def test_a_partner_page_on_another_origin_drives_the_embed_and_keeps_its_holds(
     browser: Any, live_server: LiveServer, viewer_event: ViewerEvent, partner_site: str
 ) -> None:
-    viewer_origin = f"http://localhost:{live_server.port}"
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    context.add_init_script(BLOCK_FRAME_STORAGE % viewer_origin)
-    page = context.new_page()
-    try:
-        page.goto(
-            f"{partner_site}/embed-example.html?viewer={viewer_origin}"
-            f"&event={viewer_event.event_id}"
-        )
-        frame = seat_frame(page)
+    with partner_page(browser, live_server) as (context, page, viewer_origin):
+        frame = open_partner_page(page, partner_site, viewer_origin, viewer_event.event_id)
         assert frame.evaluate(
             "() => { try { window.sessionStorage; return false; } catch (e) { return true; } }"
         ), "the frame has no storage"
@@ -174,8 +186,6 @@ def test_a_partner_page_on_another_origin_drives_the_embed_and_keeps_its_holds(
         page.click("#release")
         frame.wait_for_function("() => window.seatmapViewer.cart.mine().size === 0")
         assert "seatreleased" in partner_log(page)
-    finally:
-        context.close()
 
 
 def test_the_partner_page_hears_a_hold_expiring_and_then_expired(
@@ -185,17 +195,9 @@ def test_the_partner_page_hears_a_hold_expiring_and_then_expired(
     rule_events: RuleEvents,
     partner_site: str,
 ) -> None:
-    viewer_origin = f"http://localhost:{live_server.port}"
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    context.add_init_script(BLOCK_FRAME_STORAGE % viewer_origin)
-    page = context.new_page()
-    try:
+    with partner_page(browser, live_server) as (_, page, viewer_origin):
         # Holds here last 35 s: the 30 s warning comes after about 5 s.
-        page.goto(
-            f"{partner_site}/embed-example.html?viewer={viewer_origin}"
-            f"&event={rule_events.warn_soon}"
-        )
-        frame = seat_frame(page)
+        frame = open_partner_page(page, partner_site, viewer_origin, rule_events.warn_soon)
         (seat,) = viewer_event.free_seats(1, skip=97)
         frame.evaluate(f"() => window.seatmapViewer.cart.hold({seat})")
         page.wait_for_function(
@@ -206,11 +208,7 @@ def test_the_partner_page_hears_a_hold_expiring_and_then_expired(
         frame.evaluate("() => window.seatmapViewer.cart.releaseAll()")
 
         # Holds here last 10 s and cannot be extended: the partner hears them end.
-        page.goto(
-            f"{partner_site}/embed-example.html?viewer={viewer_origin}"
-            f"&event={rule_events.expire_soon}"
-        )
-        frame = seat_frame(page)
+        frame = open_partner_page(page, partner_site, viewer_origin, rule_events.expire_soon)
         frame.evaluate(f"() => window.seatmapViewer.cart.hold({seat})")
         frame.wait_for_function("() => window.seatmapViewer.cart.mine().size === 1")
         page.wait_for_function(
@@ -218,5 +216,3 @@ def test_the_partner_page_hears_a_hold_expiring_and_then_expired(
             timeout=20_000,
         )
         assert held_in(frame) == []
-    finally:
-        context.close()

@@ -59,15 +59,7 @@ def test_a_tap_that_would_leave_a_single_seat_is_explained_with_a_button_for_the
     phone_page: Any, live_server: LiveServer, viewer_event: ViewerEvent, rule_events: RuleEvents
 ) -> None:
     page = phone_page
-    venue = viewer_event.venue
-    seats = venue.seats
-    row = next(
-        r
-        for r in venue.rows[len(venue.rows) // 2 :]
-        if len(r.seat_indices) >= 8
-        and not any(seats.accessible[i] or seats.seat_type[i] for i in r.seat_indices[:4])
-    )
-    second = int(row.seat_indices[1])  # holding it alone would leave the first as a single gap
+    second, row_seats = viewer_event.gap_rule_seat(len(viewer_event.venue.rows) // 2)
     open_viewer(page, live_server.url, rule_events.orphans)
     text = tap_and_read(page, viewer_event, second, GAP_WORDS)
     assert_over_the_map(page)
@@ -80,7 +72,7 @@ def test_a_tap_that_would_leave_a_single_seat_is_explained_with_a_button_for_the
     button.tap()
     page.wait_for_function("() => window.seatmapViewer.cart.mine().size > 0", timeout=5000)
     held = viewer_state(page, "Array.from(v.cart.mine())")
-    assert set(held) <= {int(i) for i in row.seat_indices}
+    assert set(held) <= set(row_seats)
 
 
 def test_a_tap_past_the_seats_per_buyer_limit_is_explained_over_the_map(
